@@ -1,0 +1,102 @@
+/**
+ * One configuration schema with documented defaults, validated once at start and frozen.
+ * Defaults are sized for the reference machine: 2 cores, a few hundred MB for the node.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import os from 'node:os';
+import { EdgeError } from './errors.ts';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const Batching = Type.Object({
+  maxBatchSize: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: '1 = no dynamic batching' }),
+  maxQueueDelayMs: Type.Number({ minimum: 0, maximum: 1000, default: 2 }),
+});
+
+export const ConfigSchema = Type.Object({
+  server: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    /** Largest request body on any route; image routes stream-check it and answer 413. */
+    bodyLimitBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+    /** A request whose body is not complete by then is closed with 408 (slowloris guard). */
+    requestTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    /** Idle keep-alive sockets are closed after this. */
+    keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 5_000 }),
+    /** Deadline of an inference request when the client gives none. */
+    defaultInferTimeoutMs: Type.Integer({ minimum: 10, default: 10_000 }),
+    /** Deepest JSON nesting accepted on V2 routes (tensors need 3-4 levels). */
+    maxJsonDepth: Type.Integer({ minimum: 4, maximum: 256, default: 32 }),
+  }),
+  runtime: Type.Object({
+    /** Worker threads that hold ONNX sessions; the HTTP thread only does I/O. */
+    workers: Type.Integer({ minimum: 1, maximum: 64, default: Math.max(1, Math.min(2, os.availableParallelism())) }),
+    /** Cores one session run may use (onnxruntime intra-op threads). */
+    intraOpThreads: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+    /** Per model: past this many waiting requests, answer 503 at once. */
+    maxQueueSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 32 }),
+    /** Per model: a request waiting longer than this fails with 503. */
+    queueTimeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
+    batching: Batching,
+  }),
+  images: Type.Object({
+    /** Decoded pixels allowed (width x height): guards against decompression bombs. */
+    maxPixels: Type.Integer({ minimum: 1, default: 40_000_000 }),
+    /** Decoded formats accepted, whatever the Content-Type says. */
+    formats: Type.Array(Type.Union([Type.Literal('jpeg'), Type.Literal('png'), Type.Literal('webp')]), {
+      default: ['jpeg', 'png', 'webp'],
+      minItems: 1,
+    }),
+  }),
+  models: Type.Object({
+    /** Folder of model folders, each with card.json and its versions. */
+    repository: Type.String({ default: path.join(PROJECT_ROOT, 'models', 'repository') }),
+    /** Models loaded at start. */
+    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion'] }),
+    /** The model behind POST /v1/vision/detect when the request names none. */
+    defaultDetector: Type.String({ default: 'centernet' }),
+  }),
+  log: Type.Object({
+    level: Type.Union(
+      [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')],
+      { default: 'info' },
+    ),
+  }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type ConfigInput = DeepPartial<Config>;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function withSections(input: ConfigInput): Record<string, unknown> {
+  // TypeBox fills defaults of nested objects only where the object exists.
+  const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
+  for (const key of ['server', 'runtime', 'images', 'models', 'log'] as const) copy[key] ??= {};
+  (copy.runtime as Record<string, unknown>).batching ??= {};
+  return copy;
+}
+
+/** Validates once, fills defaults, freezes. Errors say which field and what is expected. */
+export function loadConfig(input: ConfigInput = {}): Readonly<Config> {
+  const candidate = Value.Default(ConfigSchema, withSections(input));
+  const problems = [...Value.Errors(ConfigSchema, candidate)];
+  if (problems.length > 0) {
+    const lines = problems.slice(0, 10).map((problem) => `${problem.path || '/'}: ${problem.message}`);
+    throw new EdgeError('EDGE_ERR_CONFIG_INVALID', `invalid configuration: ${lines.join('; ')}`, {
+      details: { problems: lines },
+    });
+  }
+  return deepFreeze(Value.Clean(ConfigSchema, candidate) as Config);
+}
