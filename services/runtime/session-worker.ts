@@ -1,0 +1,203 @@
+/**
+ * A session worker: holds one onnxruntime session per loaded model and runs them. session.run()
+ * blocks this thread for the whole inference, which is why it lives here and not on the main thread.
+ * Messages are handled one at a time, in order, so a load, a run and an unload never interleave.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import type { ModelSignature, Tensor, TensorSpec } from '../core/contracts.ts';
+import { EdgeError, toEdgeError } from '../core/errors.ts';
+import { WORKER_CONTROL, type FromWorker, type LoadMessage, type RunMessage, type RunTimings, type ToWorker, type UnloadMessage } from './messages.ts';
+import { allocate, isTensorType, prepareForTransfer, type TypedTensorData } from './tensor-types.ts';
+
+if (!parentPort) throw new Error('session-worker.ts must run in a worker thread');
+const port = parentPort;
+
+const sessions = new Map<string, ort.InferenceSession>();
+const control = new Int32Array((workerData as { control: SharedArrayBuffer }).control);
+
+/** Ends this worker if the pool asked for it; called only where no native call is in progress. */
+async function exitIfAsked(): Promise<void> {
+  const mode = Atomics.load(control, 0);
+  if (mode === WORKER_CONTROL.CRASH) process.exit(1);
+  if (mode === WORKER_CONTROL.SHUTDOWN) {
+    for (const session of sessions.values()) await session.release();
+    sessions.clear();
+    process.exit(0);
+  }
+}
+
+function now(): bigint {
+  return process.hrtime.bigint();
+}
+
+function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[], path: string): TensorSpec[] {
+  return metadata.map((value) => {
+    if (!value.isTensor || !isTensorType(value.type)) {
+      throw new EdgeError('EDGE_ERR_MODEL_LOAD_FAILED', `${path}: value "${value.name}" is not a tensor of a supported type`);
+    }
+    // Symbolic dimensions ("batch") and unknown ones are variable: -1, as the V2 protocol writes them.
+    const dims = value.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : -1));
+    return { name: value.name, type: value.type, dims };
+  });
+}
+
+async function load(message: LoadMessage): Promise<FromWorker> {
+  const before = process.memoryUsage.rss();
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(message.path, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: message.settings.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      // The arena keeps peak allocations for the life of the session: with several models per
+      // worker and several workers that multiplies; plain malloc/free keeps RSS near the working set.
+      enableCpuMemArena: false,
+      enableMemPattern: true,
+      // Failures reach the caller as EDGE_ERR_INFERENCE_FAILED; ORT's own stderr lines only add noise.
+      logSeverityLevel: 4,
+    });
+  } catch (error) {
+    throw new EdgeError('EDGE_ERR_MODEL_LOAD_FAILED', `cannot load ${message.path}: ${(error as Error).message}`, {
+      details: { path: message.path },
+    });
+  }
+  let signature: ModelSignature;
+  try {
+    signature = { inputs: specsOf(session.inputMetadata, message.path), outputs: specsOf(session.outputMetadata, message.path) };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+  const previous = sessions.get(message.key);
+  sessions.set(message.key, session);
+  if (previous) await previous.release();
+  return { type: 'loaded', id: message.id, signature, rssDeltaBytes: process.memoryUsage.rss() - before };
+}
+
+async function unload(message: UnloadMessage): Promise<FromWorker> {
+  const session = sessions.get(message.key);
+  sessions.delete(message.key);
+  if (session) await session.release();
+  return { type: 'unloaded', id: message.id };
+}
+
+function rowsOf(request: Record<string, Tensor>): number {
+  const first = Object.values(request)[0];
+  return first?.dims[0] ?? 0;
+}
+
+/** Joins the requests' inputs along dim 0 (the runtime only batches requests whose other dims agree). */
+function concatenate(requests: Record<string, Tensor>[]): Record<string, Tensor> {
+  const first = requests[0]!;
+  const joined: Record<string, Tensor> = {};
+  for (const [name, head] of Object.entries(first)) {
+    const parts = requests.map((request) => request[name]!);
+    const rows = parts.reduce((sum, part) => sum + part.dims[0]!, 0);
+    const length = parts.reduce((sum, part) => sum + part.data.length, 0);
+    const data = allocate(head.type, length);
+    let offset = 0;
+    for (const part of parts) {
+      if (Array.isArray(data)) (data as string[]).splice(offset, part.data.length, ...(part.data as string[]));
+      else (data as TypedTensorData).set(part.data as never, offset);
+      offset += part.data.length;
+    }
+    joined[name] = { type: head.type, dims: [rows, ...head.dims.slice(1)], data };
+  }
+  return joined;
+}
+
+function split(outputs: Record<string, Tensor>, rowsPerRequest: number[]): Record<string, Tensor>[] {
+  const total = rowsPerRequest.reduce((sum, rows) => sum + rows, 0);
+  const results: Record<string, Tensor>[] = rowsPerRequest.map(() => ({}));
+  for (const [name, output] of Object.entries(outputs)) {
+    if (output.dims[0] !== total) {
+      throw new EdgeError('EDGE_ERR_INFERENCE_FAILED', `output "${name}" has ${output.dims[0]} rows for a batch of ${total}`);
+    }
+    const rowLength = total === 0 ? 0 : output.data.length / total;
+    let row = 0;
+    rowsPerRequest.forEach((rows, index) => {
+      const data = output.data.slice(row * rowLength, (row + rows) * rowLength) as Tensor['data'];
+      results[index]![name] = { type: output.type, dims: [rows, ...output.dims.slice(1)], data };
+      row += rows;
+    });
+  }
+  return results;
+}
+
+function toOrt(tensor: Tensor): ort.Tensor {
+  return new ort.Tensor(tensor.type as never, tensor.data as never, tensor.dims);
+}
+
+function fromOrt(tensor: ort.Tensor): Tensor {
+  return { type: tensor.type as Tensor['type'], dims: [...tensor.dims], data: tensor.data as Tensor['data'] };
+}
+
+function elapsed(from: bigint, to: bigint): number {
+  return Number(to - from);
+}
+
+async function run(message: RunMessage): Promise<{ reply: FromWorker; transfer: ArrayBuffer[] }> {
+  const session = sessions.get(message.key);
+  if (!session) throw new EdgeError('EDGE_ERR_MODEL_NOT_READY', `model ${message.key} is not loaded on this worker`);
+  const t0 = now();
+  const timings: RunTimings = { inputNs: 0, inferNs: 0, outputNs: 0 };
+  try {
+    const batched = message.requests.length > 1;
+    const joined = batched ? concatenate(message.requests) : message.requests[0]!;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, tensor] of Object.entries(joined)) feeds[name] = toOrt(tensor);
+    const t1 = now();
+    timings.inputNs = elapsed(t0, t1);
+    let raw: ort.InferenceSession.OnnxValueMapType;
+    try {
+      raw = message.outputs ? await session.run(feeds, message.outputs) : await session.run(feeds);
+    } catch (error) {
+      throw new EdgeError('EDGE_ERR_INFERENCE_FAILED', `inference failed: ${(error as Error).message}`, { details: { model: message.key } });
+    }
+    await exitIfAsked(); // a shutdown or a simulated crash that arrived during the run
+    const t2 = now();
+    timings.inferNs = elapsed(t1, t2);
+    const outputs: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(raw)) outputs[name] = fromOrt(value as ort.Tensor);
+    const results = batched ? split(outputs, message.requests.map(rowsOf)) : [outputs];
+    const transfer = new Set<ArrayBuffer>();
+    for (const result of results) {
+      for (const name of Object.keys(result)) result[name] = prepareForTransfer(result[name]!, transfer);
+    }
+    timings.outputNs = elapsed(t2, now());
+    return { reply: { type: 'result', id: message.id, results, timings }, transfer: [...transfer] };
+  } catch (error) {
+    const edge = toEdgeError(error);
+    const code = edge.code === 'EDGE_ERR_INTERNAL' ? 'EDGE_ERR_INFERENCE_FAILED' : edge.code;
+    const reply: FromWorker = { type: 'error', id: message.id, error: { ...edge.toJSON(), code }, timings };
+    return { reply, transfer: [] };
+  }
+}
+
+async function handle(message: ToWorker): Promise<void> {
+  await exitIfAsked();
+  if (message.type === 'exit') return;
+  try {
+    if (message.type === 'run') {
+      const { reply, transfer } = await run(message);
+      try {
+        port.postMessage(reply, transfer);
+      } catch {
+        // A buffer onnxruntime owns may refuse to detach: send a copy instead.
+        port.postMessage(reply);
+      }
+    } else {
+      port.postMessage(message.type === 'load' ? await load(message) : await unload(message));
+    }
+  } catch (error) {
+    port.postMessage({ type: 'error', id: message.id, error: toEdgeError(error).toJSON() } satisfies FromWorker);
+  }
+}
+
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (message: ToWorker) => {
+  chain = chain.then(() => handle(message));
+});

@@ -1,0 +1,59 @@
+/**
+ * Checks a request's tensors against the model's signature before it is queued, so that a bad
+ * tensor is answered with a precise 400-class code and never reaches onnxruntime.
+ */
+import type { ModelSignature, Tensor } from '../core/contracts.ts';
+import { EdgeError } from '../core/errors.ts';
+import { dataMatchesType, elementCount } from './tensor-types.ts';
+
+export function validateInputs(model: string, signature: ModelSignature, inputs: Record<string, Tensor>, outputs: readonly string[] | undefined): void {
+  if (inputs === null || typeof inputs !== 'object') {
+    throw new EdgeError('EDGE_ERR_V2_REQUEST_INVALID', `inputs of ${model} must be an object of tensors`);
+  }
+  const declared = new Set(signature.inputs.map((spec) => spec.name));
+  for (const name of Object.keys(inputs)) {
+    if (!declared.has(name)) {
+      throw new EdgeError('EDGE_ERR_V2_TENSOR_NAME_INVALID', `model ${model} has no input "${name}"`, {
+        details: { input: name, expected: [...declared] },
+      });
+    }
+  }
+  for (const spec of signature.inputs) {
+    if (!Object.hasOwn(inputs, spec.name)) {
+      throw new EdgeError('EDGE_ERR_V2_TENSOR_NAME_INVALID', `model ${model} needs input "${spec.name}"`, {
+        details: { input: spec.name, expected: [...declared] },
+      });
+    }
+    const tensor = inputs[spec.name]!;
+    const dims = tensor?.dims;
+    if (!Array.isArray(dims) || dims.length !== spec.dims.length || dims.some((dim, axis) => !Number.isSafeInteger(dim) || dim < 0 || (spec.dims[axis] !== -1 && spec.dims[axis] !== dim))) {
+      throw new EdgeError('EDGE_ERR_V2_SHAPE_INVALID', `input "${spec.name}" of ${model} must have shape [${spec.dims.join(',')}] (-1: any), got [${Array.isArray(dims) ? dims.join(',') : String(dims)}]`, {
+        details: { input: spec.name, expected: spec.dims, got: Array.isArray(dims) ? dims : null },
+      });
+    }
+    if (tensor.type !== spec.type) {
+      throw new EdgeError('EDGE_ERR_V2_DATA_MISMATCH', `input "${spec.name}" of ${model} must be ${spec.type}, got ${String(tensor.type)}`, {
+        details: { input: spec.name, expected: spec.type, got: tensor.type },
+      });
+    }
+    if (!dataMatchesType(spec.type, tensor.data)) {
+      throw new EdgeError('EDGE_ERR_V2_DATA_MISMATCH', `data of input "${spec.name}" is not an array of ${spec.type}`, {
+        details: { input: spec.name, expected: spec.type },
+      });
+    }
+    const count = elementCount(dims);
+    if (!Number.isFinite(count) || tensor.data.length !== count) {
+      throw new EdgeError('EDGE_ERR_V2_DATA_MISMATCH', `input "${spec.name}" of ${model} has ${tensor.data.length} elements, its shape [${dims.join(',')}] needs ${count}`, {
+        details: { input: spec.name, elements: tensor.data.length, expected: count },
+      });
+    }
+  }
+  if (outputs !== undefined) {
+    const known = new Set(signature.outputs.map((spec) => spec.name));
+    for (const name of outputs) {
+      if (!known.has(name)) {
+        throw new EdgeError('EDGE_ERR_V2_OUTPUT_UNKNOWN', `model ${model} has no output "${name}"`, { details: { output: name, expected: [...known] } });
+      }
+    }
+  }
+}
