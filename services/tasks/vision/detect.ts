@@ -1,0 +1,35 @@
+/**
+ * The detect task: image bytes -> COCO objects with boxes in the original (upright) image's pixels.
+ */
+import type { DetectOptions, DetectResult } from '../../core/contracts.ts';
+import { decodeImage } from './image.ts';
+import { checkOptions, resolveLimits } from './options.ts';
+import { PhaseClock } from './phases.ts';
+import { inferOptionsOf } from './run-options.ts';
+import type { VisionContext } from './context.ts';
+
+export function createDetect(context: VisionContext): (image: Buffer, options?: DetectOptions) => Promise<DetectResult> {
+  return async function detect(image, options = {}) {
+    const name = options.model ?? context.defaultDetector;
+    const clock = new PhaseClock('detect', name);
+    try {
+      checkOptions(options);
+      // An already aborted request does no work; the rejection is the signal's reason, as the runtime gives.
+      options.signal?.throwIfAborted();
+      const model = context.models.detector(name);
+      clock.version = model.version;
+      const settings = { ...resolveLimits(model.card, options.threshold, options.max), labels: model.card.labels };
+
+      const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
+      const prepared = await clock.time('preprocess', () => model.bound.preprocess(decoded));
+      const result = await context.repository.infer(name, model.version, prepared.inputs, inferOptionsOf(clock, options, model.bound.outputs));
+      clock.addInference(result.timings);
+      const detections = clock.timeSync('postprocess', () => model.bound.postprocess(result.outputs, prepared.frame, settings));
+
+      return { model: name, version: result.version, width: decoded.width, height: decoded.height, detections, timings: clock.finish() };
+    } catch (error) {
+      clock.finish(error);
+      throw error;
+    }
+  };
+}

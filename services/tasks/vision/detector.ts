@@ -1,0 +1,74 @@
+/**
+ * What every object detector's pre/post-processing offers the detect task, plus the checks they share.
+ */
+import type { Detection, ModelSignature, Tensor, TensorSpec } from '../../core/contracts.ts';
+import { EdgeError } from '../../core/errors.ts';
+import type { RgbImage } from './image.ts';
+import type { Frame } from './pixels.ts';
+import { toImageBox, type Candidate } from './geometry.ts';
+
+/** Scores below this are noise whatever the caller asked for: it keeps threshold 0 from flooding NMS. */
+export const SCORE_FLOOR = 0.001;
+
+export interface DetectorSettings {
+  /** Lowest score reported, SCORE_FLOOR..1. */
+  threshold: number;
+  /** Most detections reported. */
+  max: number;
+  /** Overlap above which the weaker of two same-class boxes is dropped. */
+  iouThreshold: number;
+  /** Class index -> name, from the model card. */
+  labels: readonly string[];
+}
+
+export interface PreparedInput {
+  inputs: Record<string, Tensor>;
+  frame: Frame;
+}
+
+/** A detector bound to one loaded model's signature (tensor names and sizes resolved). */
+export interface BoundDetector {
+  /** The outputs the post-processing reads; the runtime need not return others. */
+  outputs: readonly string[];
+  preprocess(image: RgbImage): Promise<PreparedInput>;
+  postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: DetectorSettings): Detection[];
+}
+
+export interface DetectorCodec {
+  /** Throws EDGE_ERR_MODEL_UNSUITABLE when the signature is not the one this decoder understands. */
+  bind(model: string, signature: ModelSignature): BoundDetector;
+}
+
+export function unsuitable(model: string, why: string): EdgeError {
+  return new EdgeError('EDGE_ERR_MODEL_UNSUITABLE', `model ${model} cannot serve this task: ${why}`, { details: { model } });
+}
+
+export function findSpec(specs: readonly TensorSpec[], name: string): TensorSpec | undefined {
+  return specs.find((spec) => spec.name === name);
+}
+
+/** A float32 output of the expected element count, or EDGE_ERR_INFERENCE_FAILED. */
+export function floatOutput(outputs: Record<string, Tensor>, name: string, length: number): Float32Array {
+  const tensor = outputs[name];
+  if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length !== length) {
+    const got = tensor ? `${tensor.type} with ${tensor.data.length} elements` : 'nothing';
+    throw new EdgeError('EDGE_ERR_INFERENCE_FAILED', `output ${name}: expected ${length} float32 values, got ${got}`);
+  }
+  return tensor.data;
+}
+
+export function labelOf(labels: readonly string[], classIndex: number): string {
+  return labels[classIndex] ?? `class_${classIndex}`;
+}
+
+const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
+
+/** Kept candidates -> detections in original-image pixels (boxes with no area left are dropped). */
+export function toDetections(kept: readonly Candidate[], frame: Frame, labels: readonly string[]): Detection[] {
+  const detections: Detection[] = [];
+  for (const candidate of kept) {
+    const box = toImageBox(candidate, frame);
+    if (box) detections.push({ label: labelOf(labels, candidate.classIndex), score: round4(Math.min(1, Math.max(0, candidate.score))), box });
+  }
+  return detections;
+}
