@@ -1,0 +1,185 @@
+/**
+ * The ONE prom-client registry of a node and every metric name. Core code never calls this: it
+ * publishes on the diagnostics channels of services/core/events.ts and the metrics subscribe.
+ * Triton's names where Triton has one (nv_inference_*: cumulative counters in microseconds),
+ * plus histograms in seconds by phase, HTTP counts, in-flight requests and the worker pool's
+ * utilisation (read from the runtime at scrape time).
+ *
+ * Each createMetrics() has its own registry, so several nodes (or tests) in one process never
+ * collide; close() unsubscribes from the channels.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RuntimeUtilisation } from '../core/contracts.ts';
+import { channels, type InferenceEvent, type RejectionEvent, type TaskEvent } from '../core/events.ts';
+
+export interface MetricsOptions {
+  /** Read on every scrape for the pool gauges. */
+  runtime?: { utilisation(): RuntimeUtilisation };
+  /** Process metrics (memory, CPU, event loop lag, GC): on by default. */
+  defaultMetrics?: boolean;
+}
+
+export interface HttpRequestLabels {
+  /** The route pattern (e.g. /v2/models/:model/infer), never the raw URL: bounded cardinality. */
+  route: string;
+  method: string;
+  status: number;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The exposition text for GET /metrics. */
+  render(): Promise<string>;
+  httpRequestStarted(): void;
+  httpRequestFinished(labels: HttpRequestLabels, seconds: number): void;
+  /** Unsubscribes from the diagnostics channels. Idempotent. */
+  close(): void;
+}
+
+export const PHASES = ['decode', 'preprocess', 'queue', 'infer', 'postprocess', 'total'] as const;
+
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const US_PER_MS = 1000;
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const modelLabels = ['model', 'version'] as const;
+  // --- Triton's counters -----------------------------------------------------------------------
+  const success = new Counter({ name: 'nv_inference_request_success', help: 'Successful inference requests', labelNames: modelLabels, registers });
+  const failure = new Counter({
+    name: 'nv_inference_request_failure',
+    help: 'Failed inference requests (queue full, timeout, run failed...), by error code',
+    labelNames: [...modelLabels, 'code'],
+    registers,
+  });
+  const inferenceCount = new Counter({ name: 'nv_inference_count', help: 'Inferences performed', labelNames: modelLabels, registers });
+  const execCount = new Counter({
+    name: 'nv_inference_exec_count',
+    help: 'Model executions (a batch of n requests counts 1; each request adds 1/n)',
+    labelNames: modelLabels,
+    registers,
+  });
+  const requestUs = new Counter({ name: 'nv_inference_request_duration_us', help: 'Cumulative queue + compute time, microseconds', labelNames: modelLabels, registers });
+  const queueUs = new Counter({ name: 'nv_inference_queue_duration_us', help: 'Cumulative time requests waited in the queue, microseconds', labelNames: modelLabels, registers });
+  const inputUs = new Counter({ name: 'nv_inference_compute_input_duration_us', help: 'Cumulative input preparation time, microseconds', labelNames: modelLabels, registers });
+  const inferUs = new Counter({ name: 'nv_inference_compute_infer_duration_us', help: 'Cumulative model run time, microseconds', labelNames: modelLabels, registers });
+  const outputUs = new Counter({ name: 'nv_inference_compute_output_duration_us', help: 'Cumulative output extraction time, microseconds', labelNames: modelLabels, registers });
+  const batchSize = new Histogram({
+    name: 'mec_inference_batch_size',
+    help: 'Requests served by the run that served each request',
+    labelNames: ['model'],
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers,
+  });
+
+  // --- Task phases -----------------------------------------------------------------------------
+  const phaseSeconds = new Histogram({
+    name: 'mec_request_phase_seconds',
+    help: 'Time per phase of a task request (decode, preprocess, queue, infer, postprocess, total)',
+    labelNames: ['task', 'model', 'phase'],
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const taskRequests = new Counter({
+    name: 'mec_task_requests_total',
+    help: 'Finished task requests by outcome code (OK when it succeeded)',
+    labelNames: ['task', 'model', 'code'],
+    registers,
+  });
+
+  // --- HTTP ------------------------------------------------------------------------------------
+  const httpRequests = new Counter({
+    name: 'mec_http_requests_total',
+    help: 'HTTP requests by route pattern, method and status code',
+    labelNames: ['route', 'method', 'status_code'],
+    registers,
+  });
+  const httpSeconds = new Histogram({
+    name: 'mec_http_request_duration_seconds',
+    help: 'HTTP request time from first byte to response end',
+    labelNames: ['route', 'method'],
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const inFlight = new Gauge({ name: 'mec_http_requests_in_flight', help: 'HTTP requests being served now', registers });
+
+  // --- Worker pool, read at scrape time --------------------------------------------------------
+  const runtime = options.runtime;
+  const utilisation = (): RuntimeUtilisation => runtime?.utilisation() ?? { workers: 0, busyWorkers: 0, queued: 0 };
+  new Gauge({ name: 'mec_runtime_workers', help: 'Inference worker threads', registers, collect() { this.set(utilisation().workers); } });
+  new Gauge({ name: 'mec_runtime_workers_busy', help: 'Worker threads running a model now', registers, collect() { this.set(utilisation().busyWorkers); } });
+  new Gauge({ name: 'mec_runtime_queued_requests', help: 'Requests waiting for a worker, all models', registers, collect() { this.set(utilisation().queued); } });
+  new Gauge({
+    name: 'mec_runtime_utilisation_ratio',
+    help: 'Busy workers / workers',
+    registers,
+    collect() {
+      const { workers, busyWorkers } = utilisation();
+      this.set(workers === 0 ? 0 : busyWorkers / workers);
+    },
+  });
+
+  // --- Subscriptions ---------------------------------------------------------------------------
+  const onInference = (message: unknown): void => {
+    const event = message as InferenceEvent;
+    const labels = { model: event.model, version: event.version };
+    if (!event.ok) {
+      failure.inc({ ...labels, code: event.code ?? 'EDGE_ERR_INFERENCE_FAILED' });
+      return;
+    }
+    success.inc(labels);
+    inferenceCount.inc(labels);
+    execCount.inc(labels, 1 / Math.max(1, event.batchSize));
+    queueUs.inc(labels, event.queueMs * US_PER_MS);
+    inputUs.inc(labels, event.inputMs * US_PER_MS);
+    inferUs.inc(labels, event.inferMs * US_PER_MS);
+    outputUs.inc(labels, event.outputMs * US_PER_MS);
+    requestUs.inc(labels, (event.queueMs + event.inputMs + event.inferMs + event.outputMs) * US_PER_MS);
+    batchSize.observe({ model: event.model }, event.batchSize);
+  };
+  const onRejection = (message: unknown): void => {
+    const event = message as RejectionEvent;
+    failure.inc({ model: event.model, version: event.version, code: event.code });
+  };
+  const onTask = (message: unknown): void => {
+    const event = message as TaskEvent;
+    taskRequests.inc({ task: event.task, model: event.model, code: event.ok ? 'OK' : (event.code ?? 'EDGE_ERR_INTERNAL') });
+    if (!event.ok) return;
+    const seconds: Record<(typeof PHASES)[number], number> = {
+      decode: event.decodeMs,
+      preprocess: event.preprocessMs,
+      queue: event.queueMs,
+      infer: event.inferMs,
+      postprocess: event.postprocessMs,
+      total: event.totalMs,
+    };
+    for (const phase of PHASES) phaseSeconds.observe({ task: event.task, model: event.model, phase }, seconds[phase] / 1000);
+  };
+  channels.inference.subscribe(onInference);
+  channels.rejection.subscribe(onRejection);
+  channels.task.subscribe(onTask);
+
+  let closed = false;
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    httpRequestStarted: () => inFlight.inc(),
+    httpRequestFinished(labels, seconds) {
+      inFlight.dec();
+      httpRequests.inc({ route: labels.route, method: labels.method, status_code: String(labels.status) });
+      httpSeconds.observe({ route: labels.route, method: labels.method }, seconds);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      channels.inference.unsubscribe(onInference);
+      channels.rejection.unsubscribe(onRejection);
+      channels.task.unsubscribe(onTask);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The real stack behind the HTTP edge for tests: runtime (worker threads + onnxruntime), registry
+ * on a model repository folder, vision tasks, metrics, and build(). Nothing is mocked.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, PROJECT_ROOT, type Config, type ConfigInput } from '../../services/core/config.ts';
+import type { ModelRepository, ModelRuntime } from '../../services/core/contracts.ts';
+import { build } from '../../services/http/app.ts';
+import { createMetrics, type Metrics } from '../../services/metrics/metrics.ts';
+import { createRepository } from '../../services/registry/index.ts';
+import { createRuntime } from '../../services/runtime/index.ts';
+import { createVisionTasks } from '../../services/tasks/vision/index.ts';
+
+export const FIXTURE_REPOSITORY = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'repository');
+export const MODEL_REPOSITORY = path.join(PROJECT_ROOT, 'models', 'repository');
+export const IMAGES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'images');
+
+/** The real vision models are there (converted by the models helper): card and ONNX file. */
+export function realModelsPresent(): boolean {
+  return ['centernet', 'nanodet', 'blazeface', 'emotion'].every((name) => {
+    const card = path.join(MODEL_REPOSITORY, name, 'card.json');
+    if (!existsSync(card)) return false;
+    const { file } = JSON.parse(readFileSync(card, 'utf8')) as { file?: string };
+    return typeof file === 'string' && existsSync(path.join(MODEL_REPOSITORY, name, file));
+  });
+}
+
+export interface Stack {
+  app: FastifyInstance;
+  config: Readonly<Config>;
+  runtime: ModelRuntime;
+  repository: ModelRepository;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+function merge(base: ConfigInput, extra: ConfigInput): ConfigInput {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object'
+        ? { ...(current as object), ...(value as object) }
+        : value;
+  }
+  return out as ConfigInput;
+}
+
+/** Builds the whole stack on the fixture models (sum, int, slow, reshape) unless told otherwise. */
+export async function startStack(overrides: ConfigInput = {}): Promise<Stack> {
+  const config = loadConfig(
+    merge(
+      {
+        log: { level: 'silent' },
+        runtime: { workers: 1 },
+        models: { repository: FIXTURE_REPOSITORY, load: ['sum', 'int', 'reshape'], defaultDetector: 'centernet' },
+      },
+      overrides,
+    ),
+  );
+  const runtime = createRuntime(config);
+  // Loads config.models.load; a model that fails to load would show in index(), so check below.
+  const repository = await createRepository({ config, runtime });
+  const missing = config.models.load.filter((name) => !repository.isReady(name));
+  if (missing.length > 0) throw new Error(`models not ready: ${JSON.stringify(repository.index().filter((e) => missing.includes(e.name)))}`);
+  const vision = createVisionTasks({ repository, config });
+  const metrics = createMetrics({ runtime, defaultMetrics: false });
+  const app = await build(config, { repository, runtime, vision, metrics });
+  await app.ready();
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    runtime,
+    repository,
+    metrics,
+    close() {
+      closed ??= (async () => {
+        await app.close();
+        metrics.close();
+        // The repository closes the runtime too; close() is idempotent, so this is belt and braces.
+        await repository.close({ force: true });
+        await runtime.close({ force: true });
+      })();
+      return closed;
+    },
+  };
+}
