@@ -1,0 +1,189 @@
+/**
+ * npm run bench:vision - image recognition with CenterNet, side by side in one run on the same photos:
+ *   1. raw session.run in a loop on this thread (the compute limit of one core),
+ *   2. the in-process pipeline: decode + pre-process + infer (worker pool) + post-process, no HTTP,
+ *   3. the node over real HTTP (a child process running `mec serve`) under closed-loop load at
+ *      concurrency 1, 4 and 16, with /v2/health/live probed while inference saturates,
+ * then the node's RSS with the detectors loaded. Prints tables of medians and ratios; absolute times
+ * drift on this shared machine, the ratios are what to compare.
+ *
+ * Options (env): BENCH_SECONDS (per closed-loop phase, default 8), BENCH_RAW_RUNS (default 40).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { Pool } from 'undici';
+import { loadConfig, PROJECT_ROOT } from '../services/core/config.ts';
+import { createRuntime } from '../services/runtime/index.ts';
+import { createRepository } from '../services/registry/index.ts';
+import { createVisionTasks } from '../services/tasks/vision/index.ts';
+import { closedLoop, type ClosedLoopResult } from './lib/closed-loop.ts';
+import { median, summarize } from './lib/stats.ts';
+import { printTable } from './lib/table.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const RAW_RUNS = Number(process.env.BENCH_RAW_RUNS ?? 40);
+const WARMUP_MS = 1500;
+const CONCURRENCIES = [1, 4, 16] as const;
+const PHOTOS = ['dog.jpg', 'person.jpg', 'horses.jpg'].map((name) => readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/images', name)));
+const config = loadConfig({ log: { level: 'warn' }, models: { load: ['centernet', 'nanodet'] } });
+
+async function rawSessionRun(): Promise<{ medianMs: number; perSecond: number }> {
+  const modelPath = path.join(config.models.repository, 'centernet', '1', 'model.onnx');
+  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: config.runtime.intraOpThreads, graphOptimizationLevel: 'all' });
+  const pixels = await sharp(PHOTOS[0]).removeAlpha().resize(512, 512, { fit: 'fill' }).raw().toBuffer();
+  const input = new ort.Tensor('float32', Float32Array.from(pixels), [1, 512, 512, 3]);
+  const feeds = { [session.inputNames[0] as string]: input };
+  for (let i = 0; i < 3; i += 1) await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < RAW_RUNS; i += 1) {
+    const started = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - started);
+  }
+  await session.release();
+  const medianMs = median(times);
+  return { medianMs, perSecond: 1000 / medianMs };
+}
+
+async function inProcessPipeline(): Promise<ClosedLoopResult[]> {
+  const runtime = createRuntime(config);
+  const repository = await createRepository({ config, runtime, load: ['centernet'] });
+  const vision = createVisionTasks({ repository, config });
+  try {
+    const results: ClosedLoopResult[] = [];
+    for (const concurrency of [1, 16]) {
+      results.push(
+        await closedLoop(concurrency, SECONDS * 1000, async (i) => {
+          await vision.detect(PHOTOS[i % PHOTOS.length] as Buffer, { model: 'centernet' });
+        }, { warmupMs: WARMUP_MS }),
+      );
+    }
+    return results;
+  } finally {
+    await repository.close();
+  }
+}
+
+interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+}
+
+async function startServer(): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/mec.js'), 'serve', '--port', '0', '--models', 'centernet,nanodet', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  for await (const line of lines) {
+    const match = /serving on (http:\/\/\S+)/.exec(line);
+    if (match) {
+      clearTimeout(timer);
+      return { child, url: match[1] as string };
+    }
+  }
+  throw new Error('the node exited before it served');
+}
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+async function detectOverHttp(pool: Pool, body: Buffer): Promise<void> {
+  const response = await pool.request({ method: 'POST', path: '/v1/vision/detect?model=centernet', body, headers: { 'content-type': 'image/jpeg' } });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw Object.assign(new Error(text), { code: `HTTP_${response.statusCode}` });
+}
+
+async function overHttp(server: ServerProcess) {
+  const pool = new Pool(server.url, { connections: 32, pipelining: 1 });
+  const health = new Pool(server.url, { connections: 2 });
+  try {
+    const idle = rssMb(server.child.pid!);
+    const loads: ClosedLoopResult[] = [];
+    let healthSamples: number[] = [];
+    for (const concurrency of CONCURRENCIES) {
+      const probe = concurrency === 16 ? probeHealth(health) : undefined;
+      loads.push(await closedLoop(concurrency, SECONDS * 1000, (i) => detectOverHttp(pool, PHOTOS[i % PHOTOS.length] as Buffer), { warmupMs: WARMUP_MS }));
+      if (probe) healthSamples = await probe.stop();
+    }
+    const loaded = rssMb(server.child.pid!);
+    return { loads, health: summarize(healthSamples), idle, loaded };
+  } finally {
+    await pool.close();
+    await health.close();
+  }
+}
+
+/** GET /v2/health/live every 20 ms while the load runs; returns the latencies. */
+function probeHealth(pool: Pool): { stop(): Promise<number[]> } {
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+    while (running) {
+      const started = performance.now();
+      const response = await pool.request({ method: 'GET', path: '/v2/health/live' });
+      await response.body.dump();
+      if (response.statusCode === 200) samples.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:vision - CenterNet, ${config.runtime.workers} workers x ${config.runtime.intraOpThreads} intra-op thread(s), ${SECONDS}s per phase\n`);
+  const raw = await rawSessionRun();
+  const pipeline = await inProcessPipeline();
+  const server = await startServer();
+  let http: Awaited<ReturnType<typeof overHttp>>;
+  try {
+    http = await overHttp(server);
+  } finally {
+    server.child.kill('SIGTERM');
+    await once(server.child, 'exit');
+  }
+
+  const pipelineSaturated = pipeline[pipeline.length - 1]!;
+  const lone = http.loads[0]!;
+  const c4 = http.loads.find((load) => load.concurrency === 4)!;
+  const saturated = http.loads[http.loads.length - 1]!;
+  const row = (name: string, r: ClosedLoopResult) => [name, r.concurrency, r.throughput, r.p50, r.p99, r.throughput / pipelineSaturated.throughput, r.errors];
+  printTable(
+    'CenterNet detection: throughput (images/s) and latency (ms); ratio = throughput / in-process pipeline at saturation',
+    ['path', 'concurrency', 'images/s', 'p50 ms', 'p99 ms', 'ratio', 'errors'],
+    [
+      ['raw session.run loop (1 thread)', 1, raw.perSecond, raw.medianMs, Number.NaN, raw.perSecond / pipelineSaturated.throughput, 0],
+      ...pipeline.map((r) => row('in-process pipeline', r)),
+      ...http.loads.map((r) => row('server over HTTP', r)),
+    ],
+  );
+  const targets: Array<[string, string, string, boolean]> = [
+    ['server throughput at saturation / in-process pipeline', '>= 0.85', (saturated.throughput / pipelineSaturated.throughput).toFixed(2), saturated.throughput / pipelineSaturated.throughput >= 0.85],
+    ['p99 at concurrency 4 / p50 of a lone request', '<= 2.5', (c4.p99 / lone.p50).toFixed(2), c4.p99 / lone.p50 <= 2.5],
+    ['/v2/health/live p99 under saturation (ms)', '<= 10', http.health.p99.toFixed(2), http.health.p99 <= 10],
+    ['node RSS with the detectors loaded, after load (MB)', '<= 250', http.loaded.rss.toFixed(0), http.loaded.rss <= 250],
+  ];
+  printTable('Targets', ['measure', 'target', 'measured', 'met'], targets.map(([a, b, c, d]) => [a, b, c, d ? 'yes' : 'NO']));
+  printTable('Node memory (MB)', ['when', 'RSS', 'peak RSS'], [
+    ['idle, centernet + nanodet loaded', http.idle.rss, http.idle.peak],
+    ['after the load phases', http.loaded.rss, http.loaded.peak],
+  ]);
+  process.stdout.write(`health probe: ${http.health.count} samples, p50 ${http.health.p50.toFixed(2)} ms, p99 ${http.health.p99.toFixed(2)} ms, max ${http.health.max.toFixed(2)} ms\n`);
+}
+
+await main();

@@ -1,0 +1,73 @@
+/**
+ * The `mec` command: `mec serve` starts one MEC node with its default models. Later capabilities add
+ * subcommands here (up, device, link, camera ...).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, type ConfigInput } from '../core/config.ts';
+import { EdgeError } from '../core/errors.ts';
+import { startNode } from '../node.ts';
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return parsed;
+  };
+}
+
+const program = new Command()
+  .name('mec')
+  .description('MEC ML inference offloading platform: edge inference service for image recognition')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('start one MEC node serving HTTP with its default models loaded')
+  .option('--port <port>', 'TCP port to listen on', integer('--port', 0, 65535), 8080)
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--workers <n>', 'inference worker threads (default: min(2, cores))', integer('--workers', 1, 64))
+  .option('--intra-op-threads <n>', 'cores one inference may use', integer('--intra-op-threads', 1, 64))
+  .option('--models <names>', 'comma-separated models to load at start (default: all default models)')
+  .option('--repository <dir>', 'model repository folder (default: models/repository)')
+  .option('--max-queue <n>', 'per-model queue bound; past it requests get 503', integer('--max-queue', 1, 100000))
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|silent', 'info')
+  .action(async (options: Record<string, string | number | undefined>) => {
+    const input: ConfigInput = {
+      server: { port: options.port as number, host: options.host as string },
+      runtime: {
+        ...(options.workers === undefined ? {} : { workers: options.workers as number }),
+        ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads as number }),
+        ...(options.maxQueue === undefined ? {} : { maxQueueSize: options.maxQueue as number }),
+      },
+      models: {
+        ...(options.models === undefined ? {} : { load: String(options.models).split(',').map((name) => name.trim()).filter(Boolean) }),
+        ...(options.repository === undefined ? {} : { repository: String(options.repository) }),
+      },
+      log: { level: options.logLevel as never },
+    };
+    const node = await startNode(loadConfig(input));
+    process.stdout.write(`MEC node serving on ${node.url} (models: ${node.models.join(', ')}; docs: ${node.url}/docs)\n`);
+    let closing = false;
+    const stop = (signal: string) => {
+      if (closing) {
+        process.stderr.write(`${signal} again: forcing shutdown\n`);
+        void node.close({ force: true }).finally(() => process.exit(1));
+        return;
+      }
+      closing = true;
+      process.stderr.write(`${signal}: draining and shutting down (again to force)\n`);
+      void node.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const message = error instanceof EdgeError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  process.stderr.write(`mec: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,76 @@
+/**
+ * The composition root of one MEC node: the only place that wires the layers together.
+ * Start order: runtime -> repository (loads the models) -> vision tasks -> metrics -> HTTP.
+ * Close order is the reverse: HTTP stops taking requests and drains, then the repository
+ * (which closes the runtime and its workers), then metrics.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './core/config.ts';
+import { EdgeError } from './core/errors.ts';
+import { createRuntime } from './runtime/index.ts';
+import { createRepository } from './registry/index.ts';
+import { createVisionTasks } from './tasks/vision/index.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { build } from './http/app.ts';
+
+export interface RunningNode {
+  /** http://host:port the node listens on (the real port when 0 was asked). */
+  url: string;
+  /** Models that loaded and serve (a model that failed is listed by the repository index). */
+  models: string[];
+  app: FastifyInstance;
+  /** Graceful by default (drains queued work); idempotent. */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+export async function startNode(config: Readonly<Config>): Promise<RunningNode> {
+  const runtime = createRuntime(config);
+  let repository: Awaited<ReturnType<typeof createRepository>> | undefined;
+  let metrics: ReturnType<typeof createMetrics> | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    repository = await createRepository({ config, runtime });
+    // A name that is not in the repository at all is an operator's typo: refuse to start. A model
+    // that is there but fails to load leaves the node up and not ready (/v2/health/ready 503).
+    const onDisk = new Set(repository.index().map((entry) => entry.name));
+    const missing = config.models.load.filter((name) => !onDisk.has(name));
+    if (missing.length > 0) {
+      throw new EdgeError('EDGE_ERR_MODEL_NOT_FOUND', `models not in the repository ${config.models.repository}: ${missing.join(', ')}`, {
+        details: { missing, available: [...onDisk] },
+      });
+    }
+    const vision = createVisionTasks({ repository, config });
+    metrics = createMetrics({ runtime });
+    app = await build(config, { repository, runtime, vision, metrics });
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    // A node that cannot start leaves no worker threads or sockets behind.
+    await app?.close().catch(() => undefined);
+    metrics?.close();
+    await (repository ?? runtime).close({ force: true }).catch(() => undefined);
+    throw error;
+  }
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const ready = repository.index().filter((entry) => entry.state === 'READY').map((entry) => entry.name);
+  const server = app;
+  const models = repository;
+  const registry = metrics;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    models: [...new Set(ready)],
+    app: server,
+    close(options = {}) {
+      closed ??= (async () => {
+        await server.close();
+        await models.close(options);
+        registry.close();
+      })();
+      return closed;
+    },
+  };
+}
