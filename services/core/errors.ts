@@ -41,6 +41,8 @@ export const ERROR_CODES = [
   // Runtime: queues, workers, inference
   'EDGE_ERR_QUEUE_FULL',
   'EDGE_ERR_QUEUE_TIMEOUT',
+  'EDGE_ERR_DEADLINE_EXCEEDED',
+  'EDGE_ERR_REQUEST_CANCELLED',
   'EDGE_ERR_INFERENCE_FAILED',
   'EDGE_ERR_WORKER_CRASHED',
   'EDGE_ERR_SHUTTING_DOWN',
@@ -101,6 +103,19 @@ export interface SerializedEdgeError {
   message: string;
   details?: Record<string, unknown>;
   retryAfterSeconds?: number;
+}
+
+/** The error of a request whose caller cancelled it (the client went away, an AbortSignal fired). */
+export function cancelledError(signal: AbortSignal): EdgeError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof EdgeError) return reason;
+  const why = reason instanceof Error ? reason.message : 'aborted';
+  return new EdgeError('EDGE_ERR_REQUEST_CANCELLED', `the request was cancelled: ${why}`, { cause: reason });
+}
+
+/** Throws cancelledError(signal) when the signal has already fired; work not started is never done. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelledError(signal);
 }
 
 /** Any thrown value as an EdgeError; unknown failures become EDGE_ERR_INTERNAL. */

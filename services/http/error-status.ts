@@ -41,6 +41,9 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze
   // Runtime
   EDGE_ERR_QUEUE_FULL: 503,
   EDGE_ERR_QUEUE_TIMEOUT: 503,
+  EDGE_ERR_DEADLINE_EXCEEDED: 504,
+  // nginx's "client closed request": only logs and metrics see it, the client has gone.
+  EDGE_ERR_REQUEST_CANCELLED: 499,
   EDGE_ERR_INFERENCE_FAILED: 500,
   EDGE_ERR_WORKER_CRASHED: 503,
   EDGE_ERR_SHUTTING_DOWN: 503,

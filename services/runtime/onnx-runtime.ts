@@ -17,7 +17,7 @@ import type {
   RuntimeUtilisation,
   Tensor,
 } from '../core/contracts.ts';
-import { EdgeError, toEdgeError } from '../core/errors.ts';
+import { EdgeError, cancelledError, toEdgeError } from '../core/errors.ts';
 import { publishInference, publishRejection } from '../core/events.ts';
 import type { RunReply, SessionSettings } from './messages.ts';
 import { ModelStatsRecorder } from './model-stats.ts';
@@ -78,8 +78,6 @@ interface PendingRequest {
   resolve: (result: InferResult) => void;
   reject: (error: unknown) => void;
 }
-
-const ABORT_CODE = 'ABORT_ERR';
 
 function keyOf(name: string, version: string): string {
   return `${name}@${version}`;
@@ -270,8 +268,9 @@ export class OnnxRuntime implements ModelRuntime {
     }
     const { signal } = options;
     if (signal?.aborted) {
-      publishRejection({ model: name, version, code: ABORT_CODE, queueMs: 0 });
-      return Promise.reject(signal.reason);
+      const error = cancelledError(signal);
+      publishRejection({ model: name, version, code: error.code, queueMs: 0 });
+      return Promise.reject(error);
     }
     if (entry.queue.length >= entry.options.maxQueueSize) {
       const error = new EdgeError('EDGE_ERR_QUEUE_FULL', `model ${name} has ${entry.queue.length} requests waiting (the limit)`, {
@@ -322,14 +321,15 @@ export class OnnxRuntime implements ModelRuntime {
             }));
           } else if (request.state === 'running') {
             // The run cannot be stopped; its result will be dropped.
-            this.#finish(request, new EdgeError('EDGE_ERR_REQUEST_TIMEOUT', `deadline of ${timeoutMs} ms passed during inference`, { details }));
+            this.#finish(request, new EdgeError('EDGE_ERR_DEADLINE_EXCEEDED', `deadline of ${timeoutMs} ms passed during inference`, { details }));
           }
         }, timeoutMs);
       }
       if (signal) {
         const onAbort = (): void => {
-          if (request.state === 'queued') this.#rejectQueued(request, signal.reason, ABORT_CODE);
-          else if (request.state === 'running') this.#finish(request, signal.reason);
+          const error = cancelledError(signal);
+          if (request.state === 'queued') this.#rejectQueued(request, error);
+          else if (request.state === 'running') this.#finish(request, error);
         };
         signal.addEventListener('abort', onAbort, { once: true });
         request.cleanup = () => signal.removeEventListener('abort', onAbort);
@@ -421,10 +421,10 @@ export class OnnxRuntime implements ModelRuntime {
     }
   }
 
-  #rejectQueued(request: PendingRequest, error: unknown, code?: string): void {
+  #rejectQueued(request: PendingRequest, error: unknown): void {
     request.model.queue.remove(request);
     const model = request.model.options;
-    publishRejection({ model: model.name, version: model.version, code: code ?? toEdgeError(error).code, queueMs: nsSince(request.arrivedNs) / 1e6 });
+    publishRejection({ model: model.name, version: model.version, code: toEdgeError(error).code, queueMs: nsSince(request.arrivedNs) / 1e6 });
     this.#finish(request, error);
     this.#notifySettled();
   }

@@ -36,7 +36,6 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
     return 'RESOLVED';
   } catch (error) {
     if (error instanceof EdgeError) return error.code;
-    if (error instanceof Error && error.name === 'AbortError') return 'AbortError';
     return `UNEXPECTED ${String(error)}`;
   }
 }

@@ -50,10 +50,10 @@ describe('runtime queue', () => {
     await blocker;
   });
 
-  it('BAD CALL - a deadline passed while queued -> EDGE_ERR_QUEUE_TIMEOUT; while running -> EDGE_ERR_REQUEST_TIMEOUT', async () => {
+  it('BAD CALL - a deadline passed while queued -> EDGE_ERR_QUEUE_TIMEOUT; while running -> EDGE_ERR_DEADLINE_EXCEEDED', async () => {
     const running = runtime.infer('slow', '1', slowInputs(8), { timeoutMs: 50 });
     const queued = runtime.infer('slow', '1', slowInputs(1), { timeoutMs: 50 });
-    expect(await Promise.all([codeOf(queued), codeOf(running)])).toEqual(['EDGE_ERR_QUEUE_TIMEOUT', 'EDGE_ERR_REQUEST_TIMEOUT']);
+    expect(await Promise.all([codeOf(queued), codeOf(running)])).toEqual(['EDGE_ERR_QUEUE_TIMEOUT', 'EDGE_ERR_DEADLINE_EXCEEDED']);
     // The worker finishes the abandoned run and serves again.
     expect((await runtime.infer('sum', '1', sumInputs(1, 0))).batchSize).toBe(1);
   });
@@ -78,11 +78,11 @@ describe('runtime queue', () => {
     const aborted = runtime.infer('slow', '1', slowInputs(1), { signal: controller.signal });
     expect(runtime.utilisation().queued).toBe(1);
     controller.abort();
-    expect(await codeOf(aborted)).toBe('AbortError');
+    expect(await codeOf(aborted)).toBe('EDGE_ERR_REQUEST_CANCELLED');
     expect(runtime.utilisation().queued).toBe(0);
     await blocker;
     expect(runtime.stats().find((stats) => stats.name === 'slow')!.execution_count).toBe(before + 1);
-    expect(await codeOf(runtime.infer('sum', '1', sumInputs(1, 0), { signal: AbortSignal.abort() }))).toBe('AbortError');
+    expect(await codeOf(runtime.infer('sum', '1', sumInputs(1, 0), { signal: AbortSignal.abort() }))).toBe('EDGE_ERR_REQUEST_CANCELLED');
   });
 
   it('serves models in turn when workers are scarce', async () => {

@@ -2,6 +2,7 @@
  * The detect task: image bytes -> COCO objects with boxes in the original (upright) image's pixels.
  */
 import type { DetectOptions, DetectResult } from '../../core/contracts.ts';
+import { throwIfCancelled } from '../../core/errors.ts';
 import { decodeImage } from './image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from './phases.ts';
@@ -14,8 +15,8 @@ export function createDetect(context: VisionContext): (image: Buffer, options?: 
     const clock = new PhaseClock('detect', name);
     try {
       checkOptions(options);
-      // An already aborted request does no work; the rejection is the signal's reason, as the runtime gives.
-      options.signal?.throwIfAborted();
+      // An already cancelled request does no work.
+      throwIfCancelled(options.signal);
       const model = context.models.detector(name);
       clock.version = model.version;
       const settings = { ...resolveLimits(model.card, options.threshold, options.max), labels: model.card.labels };

@@ -3,6 +3,7 @@
  * The expression model sees every face in one run when its batch dimension is variable.
  */
 import type { Face, FacesOptions, FacesResult, InferResult } from '../../core/contracts.ts';
+import { throwIfCancelled } from '../../core/errors.ts';
 import { decodeImage } from './image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from './phases.ts';
@@ -14,8 +15,8 @@ export function createFaces(context: VisionContext): (image: Buffer, options?: F
     const clock = new PhaseClock('faces', 'blazeface');
     try {
       checkOptions(options);
-      // An already aborted request does no work; the rejection is the signal's reason, as the runtime gives.
-      options.signal?.throwIfAborted();
+      // An already cancelled request does no work.
+      throwIfCancelled(options.signal);
       const detector = context.models.faceDetector();
       const expressions = context.models.expressionModel();
       clock.model = detector.name;
