@@ -33,9 +33,11 @@ program
   .option('--repository <dir>', 'model repository folder (default: models/repository)')
   .option('--max-queue <n>', 'per-model queue bound; past it requests get 503', integer('--max-queue', 1, 100000))
   .option('--log-level <level>', 'fatal|error|warn|info|debug|silent', 'info')
+  .addHelpText('after', '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)')
   .action(async (options: Record<string, string | number | undefined>) => {
+    const adminToken = process.env.MEC_ADMIN_TOKEN;
     const input: ConfigInput = {
-      server: { port: options.port as number, host: options.host as string },
+      server: { port: options.port as number, host: options.host as string, ...(adminToken ? { adminToken } : {}) },
       runtime: {
         ...(options.workers === undefined ? {} : { workers: options.workers as number }),
         ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads as number }),

@@ -28,6 +28,11 @@ export const ConfigSchema = Type.Object({
     keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 5_000 }),
     /** Deadline of an inference request when the client gives none. */
     defaultInferTimeoutMs: Type.Integer({ minimum: 10, default: 10_000 }),
+    /**
+     * Bearer token for admin routes (model load/unload). Unset: only loopback clients may use them,
+     * which suits a trial on one machine; set it (MEC_ADMIN_TOKEN) before exposing the node.
+     */
+    adminToken: Type.Optional(Type.String({ minLength: 16 })),
     /** Deepest JSON nesting accepted on V2 routes (tensors need 3-4 levels). */
     maxJsonDepth: Type.Integer({ minimum: 4, maximum: 256, default: 32 }),
   }),

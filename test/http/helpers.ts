@@ -2,7 +2,6 @@
  * The real stack behind the HTTP edge for tests: runtime (worker threads + onnxruntime), registry
  * on a model repository folder, vision tasks, metrics, and build(). Nothing is mocked.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, PROJECT_ROOT, type Config, type ConfigInput } from '../../services/core/config.ts';
@@ -16,16 +15,6 @@ import { createVisionTasks } from '../../services/tasks/vision/index.ts';
 export const FIXTURE_REPOSITORY = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'repository');
 export const MODEL_REPOSITORY = path.join(PROJECT_ROOT, 'models', 'repository');
 export const IMAGES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'images');
-
-/** The real vision models are there (converted by the models helper): card and ONNX file. */
-export function realModelsPresent(): boolean {
-  return ['centernet', 'nanodet', 'blazeface', 'emotion'].every((name) => {
-    const card = path.join(MODEL_REPOSITORY, name, 'card.json');
-    if (!existsSync(card)) return false;
-    const { file } = JSON.parse(readFileSync(card, 'utf8')) as { file?: string };
-    return typeof file === 'string' && existsSync(path.join(MODEL_REPOSITORY, name, file));
-  });
-}
 
 export interface Stack {
   app: FastifyInstance;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGES, MODEL_REPOSITORY, realModelsPresent, startStack, type Stack } from './helpers.ts';
+import { IMAGES, MODEL_REPOSITORY, startStack, type Stack } from './helpers.ts';
 
 const photo = (name: string) => readFileSync(path.join(IMAGES, name));
 
@@ -43,7 +43,7 @@ function multipart(field: string, file: Buffer, contentType = 'image/jpeg'): { p
   return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
-describe.skipIf(!realModelsPresent())('vision routes on the real models', () => {
+describe('vision routes on the real models', () => {
   let stack: Stack;
 
   beforeAll(async () => {

@@ -2,13 +2,13 @@
  * Triton's extensions: model repository (index, load, unload) and statistics.
  *   POST /v2/repository/index, POST /v2/repository/models/{m}/load|unload,
  *   GET /v2/models/stats, GET /v2/models/{m}[/versions/{v}]/stats
- * Load and unload change what the node serves: the composition root must put them behind admin
- * authentication before the node faces untrusted clients.
+ * Load and unload change what the node serves: they are admin-only (admin-guard.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ModelRepository } from '../../core/contracts.ts';
 import { EdgeError } from '../../core/errors.ts';
 import type { RouteOptions } from '../deps.ts';
+import { adminGuard } from '../admin-guard.ts';
 import { assertModelName, assertModelVersion } from '../model-name.ts';
 import { documentedBody, MODEL_PARAMS, MODEL_VERSION_PARAMS, V2_ERROR } from '../schemas.ts';
 import { parseGuardedJson } from '../v2/json-guard.ts';
@@ -74,18 +74,22 @@ export async function v2RepositoryRoutes(app: FastifyInstance, { config, deps }:
     return repository.index().filter((entry) => !onlyReady || entry.state === 'READY');
   });
 
+  const admin = adminGuard(config.server.adminToken);
   const loadSchema = (summary: string) => ({
-    summary,
+    summary: `${summary} (admin)`,
     tags: ['v2 repository'],
     params: MODEL_PARAMS,
-    response: { 200: { type: 'object', properties: { name: { type: 'string' }, state: { type: 'string' } } }, 400: V2_ERROR, 404: V2_ERROR, 500: V2_ERROR },
+    response: {
+      200: { type: 'object', properties: { name: { type: 'string' }, state: { type: 'string' } } },
+      400: V2_ERROR, 401: V2_ERROR, 403: V2_ERROR, 404: V2_ERROR, 500: V2_ERROR,
+    },
   });
-  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', { schema: loadSchema('Load (or reload) a model; a failed reload keeps the old version') }, async (request) => {
+  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', { preHandler: admin, schema: loadSchema('Load (or reload) a model; a failed reload keeps the old version') }, async (request) => {
     const name = assertModelName(request.params.model);
     await repository.load(name);
     return { name, state: 'READY' };
   });
-  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/unload', { schema: loadSchema('Unload a model') }, async (request) => {
+  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/unload', { preHandler: admin, schema: loadSchema('Unload a model') }, async (request) => {
     const name = assertModelName(request.params.model);
     await repository.unload(name);
     return { name, state: 'UNAVAILABLE' };
