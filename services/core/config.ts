@@ -7,9 +7,15 @@ import { Value } from '@sinclair/typebox/value';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import os from 'node:os';
+import { existsSync } from 'node:fs';
 import { EdgeError } from './errors.ts';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The folder of package.json, whether this file runs from services/ (tsx) or dist/services/ (compiled). */
+export const PROJECT_ROOT = ((): string => {
+  let folder = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(folder, 'package.json')) && path.dirname(folder) !== folder) folder = path.dirname(folder);
+  return folder;
+})();
 
 const Batching = Type.Object({
   maxBatchSize: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: '1 = no dynamic batching' }),

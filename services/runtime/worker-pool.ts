@@ -10,25 +10,27 @@ import path from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import { WORKER_CONTROL, type FromWorker, type LoadedReply, type RunMessage, type RunReply, type SessionSettings, type ToWorker } from './messages.ts';
 
-const WORKER_ENTRY = new URL('./session-worker.ts', import.meta.url).href;
+/**
+ * Compiled (dist/, `npm run build`): the worker is plain JavaScript beside this file and starts
+ * directly. From TypeScript sources (tsx, vitest): a worker inherits no loader - not tsx's hooks
+ * registered by `node bin/mec.js` through the API, nor (on Node 20) those of `--import tsx` in
+ * execArgv, which fail with ERR_UNKNOWN_FILE_EXTENSION for a .ts entry - so it starts from a small
+ * ES module that registers tsx in its own thread, then imports the real entry. The compiled path
+ * exists for memory: tsx's loader costs each worker about 20 MB.
+ */
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_ENTRY = new URL(COMPILED ? './session-worker.js' : './session-worker.ts', import.meta.url);
 
 /** tsx's register() API, as an absolute URL so that it resolves whatever the current directory is. */
-const TSX_API = ((): string => {
+function tsxApiUrl(): string {
   // require.resolve would pick the package's CommonJS build of the API, which cannot be import()ed.
   const require = createRequire(import.meta.url);
   const manifestPath = require.resolve('tsx/package.json');
   const manifest = require(manifestPath) as { exports: Record<string, { import: { default: string } }> };
   return pathToFileURL(path.join(path.dirname(manifestPath), manifest.exports['./esm/api']!.import.default)).href;
-})();
+}
 
-/**
- * The worker file is TypeScript, and a worker inherits no loader: not tsx's hooks registered by
- * `node bin/mec.js` through the API, nor (on Node 20) those of `--import tsx` in execArgv, which
- * fail with ERR_UNKNOWN_FILE_EXTENSION for a .ts entry. So each worker starts from this small ES
- * module that registers tsx in its own thread and then imports the real entry. The same path works
- * under `npx tsx`, vitest and `node bin/mec.js`.
- */
-const BOOTSTRAP = new URL(
+const TSX_BOOTSTRAP = new URL(
   'data:text/javascript,' +
     encodeURIComponent(
       "import { workerData } from 'node:worker_threads';" +
@@ -37,6 +39,11 @@ const BOOTSTRAP = new URL(
         'await import(workerData.entry);',
     ),
 );
+
+/** Where a worker starts and what it is told, for the compiled or the TypeScript case. */
+const WORKER_START = COMPILED
+  ? { url: WORKER_ENTRY, workerData: {} }
+  : { url: TSX_BOOTSTRAP, workerData: { tsxApi: tsxApiUrl(), entry: WORKER_ENTRY.href } };
 
 export interface PoolModel {
   key: string;
@@ -196,8 +203,8 @@ export class WorkerPool {
 
   #spawn(): WorkerSlot {
     const control = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-    const worker = new Worker(BOOTSTRAP, {
-      workerData: { tsxApi: TSX_API, entry: WORKER_ENTRY, control },
+    const worker = new Worker(WORKER_START.url, {
+      workerData: { ...WORKER_START.workerData, control },
       name: `mec-session-${this.#nextWorkerId}`,
     });
     const slot = new WorkerSlot(this.#nextWorkerId++, worker, new Int32Array(control));
