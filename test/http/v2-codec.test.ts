@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ModelSignature, Tensor } from '../../services/core/contracts.ts';
-import { EdgeError } from '../../services/core/errors.ts';
 import { floatToHalf, halfToFloat } from '../../services/http/v2/datatypes.ts';
 import { decodeInferRequest, parseHeaderLength } from '../../services/http/v2/decode-request.ts';
 import { encodeInferResponse } from '../../services/http/v2/encode-response.ts';
 import { jsonDepthExceeds, parseGuardedJson } from '../../services/http/v2/json-guard.ts';
 import { checkAgainstSignature } from '../../services/http/v2/signature-check.ts';
+import { codeOfSync } from '../support/code-of.ts';
 
 const LIMITS = { maxJsonDepth: 32 };
 
@@ -17,15 +17,6 @@ function json(value: unknown): Buffer {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdgeError);
-    return (error as EdgeError).code;
-  }
-  throw new Error('expected an EdgeError, nothing was thrown');
-}
 
 function binaryRequest(header: unknown, ...tensors: Uint8Array[]): { body: Buffer; headerLength: number } {
   const head = json(header);
@@ -125,7 +116,7 @@ describe('decodeInferRequest: JSON', () => {
   ];
   for (const [what, body, code] of bad) {
     it(`BAD CALL - ${what} -> ${code}`, () => {
-      expect(codeOf(() => decodeInferRequest(json(body), undefined, LIMITS))).toBe(code);
+      expect(codeOfSync(() => decodeInferRequest(json(body), undefined, LIMITS))).toBe(code);
     });
   }
 
@@ -141,12 +132,12 @@ describe('decodeInferRequest: JSON', () => {
   ];
   for (const [what, text, code] of badText) {
     it(`BAD CALL - ${what} -> ${code}`, () => {
-      expect(codeOf(() => decodeInferRequest(Buffer.from(text), undefined, LIMITS))).toBe(code);
+      expect(codeOfSync(() => decodeInferRequest(Buffer.from(text), undefined, LIMITS))).toBe(code);
     });
   }
 
   it('BAD CALL - an empty body -> EDGE_ERR_BODY_EMPTY', () => {
-    expect(codeOf(() => decodeInferRequest(Buffer.alloc(0), undefined, LIMITS))).toBe('EDGE_ERR_BODY_EMPTY');
+    expect(codeOfSync(() => decodeInferRequest(Buffer.alloc(0), undefined, LIMITS))).toBe('EDGE_ERR_BODY_EMPTY');
   });
 });
 
@@ -177,26 +168,26 @@ describe('decodeInferRequest: binary tensor extension', () => {
   const header = (size: number) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], parameters: { binary_data_size: size } }] });
   it('BAD CALL - binary_data_size disagrees with shape x datatype -> EDGE_ERR_V2_DATA_MISMATCH', () => {
     const { body, headerLength } = binaryRequest(header(60), tensor.subarray(0, 60));
-    expect(codeOf(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_DATA_MISMATCH');
+    expect(codeOfSync(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_DATA_MISMATCH');
   });
   it('BAD CALL - binary_data_size runs past the body -> EDGE_ERR_V2_BINARY_INVALID', () => {
     const { body, headerLength } = binaryRequest(header(64), tensor.subarray(0, 32));
-    expect(codeOf(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_BINARY_INVALID');
+    expect(codeOfSync(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_BINARY_INVALID');
   });
   it('BAD CALL - bytes left over after the last input -> EDGE_ERR_V2_BINARY_INVALID', () => {
     const { body, headerLength } = binaryRequest(header(64), tensor, new Uint8Array(3));
-    expect(codeOf(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_BINARY_INVALID');
+    expect(codeOfSync(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_BINARY_INVALID');
   });
   it('BAD CALL - BYTES element lengths that run past the tensor -> EDGE_ERR_V2_DATA_MISMATCH', () => {
     const bytes = Buffer.from([200, 0, 0, 0, 65]);
     const { body, headerLength } = binaryRequest({ inputs: [{ name: 's', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 5 } }] }, bytes);
-    expect(codeOf(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_DATA_MISMATCH');
+    expect(codeOfSync(() => decodeInferRequest(body, headerLength, LIMITS))).toBe('EDGE_ERR_V2_DATA_MISMATCH');
   });
   it('BAD CALL - Inference-Header-Content-Length that is not a count, past the body, or 0 -> EDGE_ERR_V2_BINARY_INVALID', () => {
-    expect(codeOf(() => parseHeaderLength('12abc', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
-    expect(codeOf(() => parseHeaderLength('-1', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
-    expect(codeOf(() => parseHeaderLength('101', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
-    expect(codeOf(() => parseHeaderLength('0', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
+    expect(codeOfSync(() => parseHeaderLength('12abc', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
+    expect(codeOfSync(() => parseHeaderLength('-1', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
+    expect(codeOfSync(() => parseHeaderLength('101', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
+    expect(codeOfSync(() => parseHeaderLength('0', 100))).toBe('EDGE_ERR_V2_BINARY_INVALID');
     expect(parseHeaderLength('100', 100)).toBe(100);
     expect(parseHeaderLength(undefined, 100)).toBeUndefined();
   });
@@ -211,22 +202,22 @@ describe('checkAgainstSignature', () => {
     expect(() => checkAgainstSignature(request([input('INPUT0', [3, 16]), input('INPUT1', [3, 16])]), SUM, 'sum')).not.toThrow();
   });
   it('BAD CALL - a missing input -> EDGE_ERR_V2_TENSOR_NAME_INVALID', () => {
-    expect(codeOf(() => checkAgainstSignature(request([input('INPUT0')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_TENSOR_NAME_INVALID');
+    expect(codeOfSync(() => checkAgainstSignature(request([input('INPUT0')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_TENSOR_NAME_INVALID');
   });
   it('BAD CALL - an input the model does not have -> EDGE_ERR_V2_TENSOR_NAME_INVALID', () => {
-    expect(codeOf(() => checkAgainstSignature(request([input('INPUT0'), input('INPUT1'), input('INPUT2')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_TENSOR_NAME_INVALID');
+    expect(codeOfSync(() => checkAgainstSignature(request([input('INPUT0'), input('INPUT1'), input('INPUT2')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_TENSOR_NAME_INVALID');
   });
   it('BAD CALL - a fixed dimension that differs -> EDGE_ERR_V2_SHAPE_INVALID', () => {
-    expect(codeOf(() => checkAgainstSignature(request([input('INPUT0', [1, 8]), input('INPUT1')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_SHAPE_INVALID');
+    expect(codeOfSync(() => checkAgainstSignature(request([input('INPUT0', [1, 8]), input('INPUT1')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_SHAPE_INVALID');
   });
   it('BAD CALL - a different rank -> EDGE_ERR_V2_SHAPE_INVALID', () => {
-    expect(codeOf(() => checkAgainstSignature(request([input('INPUT0', [16]), input('INPUT1')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_SHAPE_INVALID');
+    expect(codeOfSync(() => checkAgainstSignature(request([input('INPUT0', [16]), input('INPUT1')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_SHAPE_INVALID');
   });
   it('BAD CALL - a datatype the model does not take -> EDGE_ERR_V2_DATA_MISMATCH', () => {
-    expect(codeOf(() => checkAgainstSignature(request([input('INPUT0', [1, 16], 'FP64'), input('INPUT1')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_DATA_MISMATCH');
+    expect(codeOfSync(() => checkAgainstSignature(request([input('INPUT0', [1, 16], 'FP64'), input('INPUT1')]), SUM, 'sum'))).toBe('EDGE_ERR_V2_DATA_MISMATCH');
   });
   it('BAD CALL - an output the model does not have -> EDGE_ERR_V2_OUTPUT_UNKNOWN', () => {
-    expect(codeOf(() => checkAgainstSignature(request([input('INPUT0'), input('INPUT1')], [{ name: 'OUTPUT9' }]), SUM, 'sum'))).toBe('EDGE_ERR_V2_OUTPUT_UNKNOWN');
+    expect(codeOfSync(() => checkAgainstSignature(request([input('INPUT0'), input('INPUT1')], [{ name: 'OUTPUT9' }]), SUM, 'sum'))).toBe('EDGE_ERR_V2_OUTPUT_UNKNOWN');
   });
 });
 

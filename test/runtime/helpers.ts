@@ -2,7 +2,6 @@
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
 import type { LoadModelOptions, Tensor } from '../../services/core/contracts.ts';
-import { EdgeError } from '../../services/core/errors.ts';
 
 export const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'repository');
 
@@ -29,13 +28,4 @@ export function slowInputs(rows = 1, seed = 0.5): Record<string, Tensor> {
   return { INPUT0: f32([rows, 256], (index) => Math.sin(seed + index)) };
 }
 
-/** The error code of a rejected promise (or 'RESOLVED'), for exact assertions. */
-export async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'RESOLVED';
-  } catch (error) {
-    if (error instanceof EdgeError) return error.code;
-    return `UNEXPECTED ${String(error)}`;
-  }
-}
+export { codeOf } from '../support/code-of.ts';

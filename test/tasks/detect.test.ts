@@ -5,10 +5,10 @@
 import diagnostics from 'node:diagnostics_channel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Box, DetectResult, Detection } from '../../services/core/contracts.ts';
-import { EdgeError } from '../../services/core/errors.ts';
 import type { TaskEvent } from '../../services/core/events.ts';
 import { SVG, decompressionBomb, photo, storedRotated, truncated } from './images.ts';
 import { openVision, type VisionUnderTest } from './vision-setup.ts';
+import { codeOf } from '../support/code-of.ts';
 
 let vision: VisionUnderTest;
 
@@ -43,15 +43,6 @@ function expectInside(result: DetectResult): void {
   }
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdgeError);
-    return (error as EdgeError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each(DETECTORS)('detect with %s', (model) => {
   it('dog.jpg: a dog in the lower left, a bicycle across the middle, a truck top right', async () => {

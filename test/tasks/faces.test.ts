@@ -6,10 +6,10 @@ import diagnostics from 'node:diagnostics_channel';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Box } from '../../services/core/contracts.ts';
-import { EdgeError } from '../../services/core/errors.ts';
 import type { InferenceEvent, TaskEvent } from '../../services/core/events.ts';
 import { SVG, decompressionBomb, photo, storedRotated, truncated } from './images.ts';
 import { openVision, type VisionUnderTest } from './vision-setup.ts';
+import { codeOf } from '../support/code-of.ts';
 
 let vision: VisionUnderTest;
 
@@ -24,15 +24,6 @@ afterAll(async () => {
 const centre = (box: Box) => ({ x: box.x + box.width / 2, y: box.y + box.height / 2 });
 const sum = (values: Record<string, number>) => Object.values(values).reduce((total, value) => total + value, 0);
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdgeError);
-    return (error as EdgeError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Eileen Collins' face in astronaut.png (512x512), read off the picture: about x 175-275, y 75-180. */
 function expectAstronautFace(box: Box, offsetX = 0): void {

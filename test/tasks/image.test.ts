@@ -4,20 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { decodeImage, sniffImageFormat, type DecodeLimits } from '../../services/tasks/vision/image.ts';
-import { EdgeError } from '../../services/core/errors.ts';
 import { SVG, decompressionBomb, photo, storedRotated, truncated } from './images.ts';
+import { codeOf } from '../support/code-of.ts';
 
 const limits: DecodeLimits = { maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp'] };
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdgeError);
-    return (error as EdgeError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('decodeImage', () => {
   it('decodes JPEG, PNG and WebP to upright 8-bit RGB', async () => {
