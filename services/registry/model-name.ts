@@ -1,6 +1,8 @@
 /**
  * Model names and versions become folder names, so they are checked before anything touches the
  * disk: a name with `..`, `/`, `\`, NUL, whitespace or more than 128 characters never becomes a path.
+ * The HTTP edge applies the same rule to names from URLs after the router has percent-decoded them
+ * (so `%2e%2e%2f` arrives as `../`): one rule for the whole node.
  */
 import { EdgeError } from '../core/errors.ts';
 
@@ -27,8 +29,9 @@ export function assertModelName(name: unknown): asserts name is string {
   }
 }
 
+/** A malformed version is a bad request (EDGE_ERR_MODEL_NAME_INVALID, 400), not an unknown version (404). */
 export function assertModelVersion(version: unknown): asserts version is string {
   if (!isValidModelVersion(version)) {
-    throw new EdgeError('EDGE_ERR_MODEL_VERSION_NOT_FOUND', `invalid model version ${printable(version)}: use 1-64 of A-Z a-z 0-9 _ . - without ".."`);
+    throw new EdgeError('EDGE_ERR_MODEL_NAME_INVALID', `invalid model version ${printable(version)}: use 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit, without ".."`);
   }
 }

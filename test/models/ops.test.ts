@@ -49,8 +49,15 @@ function values(count: number, seed: number): number[] {
 
 let modelCount = 0;
 
+interface Comparison {
+  /** Largest |onnx - tfjs| per output. */
+  diffs: Record<string, number>;
+  /** Op types of the converted ONNX graph, in node order. */
+  opTypes: string[];
+}
+
 /** Writes a TF.js graph model with one float input, runs TF.js and ONNX, returns the largest difference per output. */
-async function compare(inputShape: number[], weights: Weight[], nodes: Node[], outputs: string[], input?: number[]): Promise<Record<string, number>> {
+async function compare(inputShape: number[], weights: Weight[], nodes: Node[], outputs: string[], input?: number[]): Promise<Comparison> {
   const dir = join(scratch, `m${modelCount++}`);
   mkdirSync(dir);
   const topology = [
@@ -89,7 +96,7 @@ async function compare(inputShape: number[], weights: Weight[], nodes: Node[], o
     diffs[name] = 0;
     for (let index = 0; index < a.length; index++) diffs[name] = Math.max(diffs[name]!, Math.abs(a[index]! - b[index]!));
   }
-  return diffs;
+  return { diffs, opTypes: converted.model.graph.nodes.map((node) => node.opType) };
 }
 
 const conv = (name: string, op: string, input: string, filter: string, attr: Attr, extra: string[] = []): Node => ({
@@ -124,7 +131,7 @@ describe('ops: TF.js vs converted ONNX on synthetic graphs', () => {
       { name: 'dw', shape: [3, 3, 4, 2], dtype: 'float32', values: values(72, 4) },
       { name: 'b8', shape: [8], dtype: 'float32', values: values(8, 5) },
     ];
-    const diffs = await compare([1, 8, 8, 3], weights, [
+    const { diffs } = await compare([1, 8, 8, 3], weights, [
       conv('same', '_FusedConv2D', 'x', 'w', { padding: s('SAME'), fused_ops: strings(['BiasAdd', 'Relu6']), num_args: { i: '1' } }, ['b']),
       conv('explicit', '_FusedConv2D', 'x', 'w', { padding: s('EXPLICIT'), explicit_paddings: ints([0, 0, 2, 0, 0, 1, 0, 0]), fused_ops: strings(['BiasAdd', 'Prelu']), num_args: { i: '2' } }, ['b', 'alpha']),
       conv('leaky', '_FusedConv2D', 'x', 'w', { padding: s('VALID'), fused_ops: strings(['BiasAdd', 'LeakyRelu']), num_args: { i: '1' }, leakyrelu_alpha: { f: 0.3 } }, ['b']),
@@ -145,7 +152,7 @@ describe('ops: TF.js vs converted ONNX on synthetic graphs', () => {
       inputs: ['x', size],
       attr: { align_corners: { b: alignCorners }, half_pixel_centers: { b: halfPixel } },
     });
-    const diffs = await compare([1, 5, 5, 2], weights, [
+    const { diffs } = await compare([1, 5, 5, 2], weights, [
       resize('asym_up', 'up', false, false),
       resize('half_up', 'up', false, true),
       resize('align_up', 'up', true, false),
@@ -174,7 +181,7 @@ describe('ops: TF.js vs converted ONNX on synthetic graphs', () => {
     ];
     const cast = (name: string, input: string, to: string): Node => ({ name, op: 'Cast', inputs: [input], attr: { SrcT: float(), DstT: { type: to }, Truncate: { b: false } } });
     const intOp = (name: string, op: string, a: string, b: string): Node => ({ name, op, inputs: [a, b], attr: { T: { type: 'DT_INT32' } } });
-    const diffs = await compare([1, 6, 3], weights, [
+    const { diffs } = await compare([1, 6, 3], weights, [
       { name: 'reverse', op: 'StridedSlice', inputs: ['x', 'begin', 'end', 'strides'], attr: { Index: { type: 'DT_INT32' }, begin_mask: { i: '4' }, end_mask: { i: '6' }, shrink_axis_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } } },
       { name: 'row', op: 'StridedSlice', inputs: ['x', 'begin2', 'end2', 'one'], attr: { Index: { type: 'DT_INT32' }, begin_mask: { i: '5' }, end_mask: { i: '5' }, shrink_axis_mask: { i: '2' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } } },
       cast('xi', 'x', 'DT_INT32'),
@@ -192,5 +199,59 @@ describe('ops: TF.js vs converted ONNX on synthetic graphs', () => {
       { name: 'mean', op: 'Mean', inputs: ['x', 'axes'], attr: { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } } },
     ], ['reverse', 'row', 'div_pos_f', 'div_neg_f', 'mod_pos_f', 'mod_neg_f', 'padded', 'split', 'split_rest', 'mean']);
     for (const [name, diff] of Object.entries(diffs)) expect(diff, name).toBeLessThanOrEqual(1e-6);
+  });
+});
+
+describe('rewrites for onnxruntime\'s blocked layout (ort-rewrites.ts): same numbers, fewer layout breaks', () => {
+  it('hard-swish, unaligned MaxPool shortcut, channel Pad, spatial Mean and Pad(-inf)+MaxPool are rewritten and agree with TF.js', async () => {
+    const weights: Weight[] = [
+      { name: 'w1', shape: [1, 1, 3, 24], dtype: 'float32', values: values(72, 11) },
+      { name: 'b24', shape: [24], dtype: 'float32', values: values(24, 12) },
+      { name: 'w2', shape: [1, 1, 24, 24], dtype: 'float32', values: values(576, 13) },
+      { name: 'w3', shape: [1, 1, 24, 32], dtype: 'float32', values: values(768, 14) },
+      { name: 'b32', shape: [32], dtype: 'float32', values: values(32, 15) },
+      // centernet's hard-swish scale: 1/6 as stored in float16
+      { name: 'k', shape: [], dtype: 'float32', values: [0.1666259765625] },
+      { name: 'three', shape: [], dtype: 'float32', values: [3] },
+      { name: 'channel_pads', shape: [4, 2], dtype: 'int32', values: [0, 0, 0, 0, 0, 0, 0, 8] },
+      { name: 'spatial_axes', shape: [2], dtype: 'int32', values: [1, 2] },
+      { name: 'to_nchw', shape: [4], dtype: 'int32', values: [0, 3, 1, 2] },
+      { name: 'to_nhwc', shape: [4], dtype: 'int32', values: [0, 2, 3, 1] },
+      { name: 'nchw_pads', shape: [4, 2], dtype: 'int32', values: [0, 0, 0, 0, 1, 1, 1, 1] },
+      { name: 'minus_inf', shape: [], dtype: 'float32', values: [-Infinity] },
+    ];
+    const fused = (name: string, input: string, filter: string, bias: string, strides: number[]): Node =>
+      conv(name, '_FusedConv2D', input, filter, { padding: s('VALID'), strides: ints(strides), fused_ops: strings(['BiasAdd']), num_args: { i: '1' } }, [bias]);
+    const pool = (name: string, input: string, size: number): Node => ({ name, op: 'MaxPool', inputs: [input], attr: { ksize: ints([1, size, size, 1]), strides: ints([1, 2, 2, 1]), padding: s('VALID'), data_format: s('NHWC') } });
+    const { diffs, opTypes } = await compare([1, 8, 8, 3], weights, [
+      fused('c1', 'x', 'w1', 'b24', [1, 1, 1, 1]),
+      { name: 'hs_scaled', op: 'Mul', inputs: ['k', 'c1'] },
+      { name: 'hs_shifted', op: 'AddV2', inputs: ['c1', 'three'] },
+      { name: 'hs_relu6', op: 'Relu6', inputs: ['hs_shifted'] },
+      { name: 'hs', op: 'Mul', inputs: ['hs_scaled', 'hs_relu6'] },
+      pool('pool', 'hs', 2),
+      fused('c2', 'hs', 'w2', 'b24', [1, 2, 2, 1]),
+      { name: 'res', op: 'AddV2', inputs: ['c2', 'pool'] },
+      { name: 'widened', op: 'Pad', inputs: ['pool', 'channel_pads'], attr: { Tpaddings: { type: 'DT_INT32' } } },
+      fused('c3', 'res', 'w3', 'b32', [1, 1, 1, 1]),
+      { name: 'sum', op: 'AddV2', inputs: ['c3', 'widened'] },
+      // squeeze-and-excite's mean: over H and W of a convolution's (here hard-swished) output
+      { name: 'mean', op: 'Mean', inputs: ['hs', 'spatial_axes'], attr: { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } } },
+      // nanodet's shape: a Pad(-inf) on an NCHW tensor between two Transposes, then MaxPool
+      { name: 'nchw', op: 'Transpose', inputs: ['sum', 'to_nchw'], attr: { Tperm: { type: 'DT_INT32' } } },
+      { name: 'nchw_padded', op: 'PadV2', inputs: ['nchw', 'nchw_pads', 'minus_inf'], attr: { Tpaddings: { type: 'DT_INT32' } } },
+      { name: 'nhwc_padded', op: 'Transpose', inputs: ['nchw_padded', 'to_nhwc'], attr: { Tperm: { type: 'DT_INT32' } } },
+      pool('peak', 'nhwc_padded', 3),
+    ], ['hs', 'res', 'sum', 'mean', 'peak']);
+    // Values reach tens after three convolutions summed in another order: a few float32 steps.
+    for (const [name, diff] of Object.entries(diffs)) expect(diff, name).toBeLessThanOrEqual(5e-5);
+    const count = (opType: string): number => opTypes.filter((type) => type === opType).length;
+    // 3 TF convolutions + 2 for hard-swish + identity after the 24-channel pool + the channel Pad as an embedding
+    expect(count('Conv')).toBe(7);
+    expect(count('Pad')).toBe(0);
+    expect(count('Clip')).toBe(1);
+    expect(count('ReduceMean')).toBe(0);
+    expect(count('GlobalAveragePool')).toBe(1);
+    expect(count('MaxPool')).toBe(2);
   });
 });

@@ -85,7 +85,7 @@ describe('repository: index, get, infer', () => {
     expect(await codeOf(registry.unload('nope'))).toBe('EDGE_ERR_MODEL_NOT_FOUND');
     expect(await codeOf(registry.infer('int', undefined, sumInputs(1, 0)))).toBe('EDGE_ERR_MODEL_NOT_READY');
     expect(await codeOf(registry.infer('sum', '2', sumInputs(1, 0)))).toBe('EDGE_ERR_MODEL_VERSION_NOT_FOUND');
-    expect(await codeOf(registry.infer('sum', '../1', sumInputs(1, 0)))).toBe('EDGE_ERR_MODEL_VERSION_NOT_FOUND');
+    expect(await codeOf(registry.infer('sum', '../1', sumInputs(1, 0)))).toBe('EDGE_ERR_MODEL_NAME_INVALID');
     expect(registry.index().map((entry) => entry.name)).not.toContain('nope');
   });
 });

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { EdgeError, toEdgeError } from '../../core/errors.ts';
 import { publishTask } from '../../core/events.ts';
 import type { RouteOptions } from '../deps.ts';
-import { assertModelName, assertModelVersion } from '../model-name.ts';
+import { assertModelName, assertModelVersion } from '../../registry/model-name.ts';
 import { clientGoneSignal } from '../request-signal.ts';
 import { documentedBody, MODEL_PARAMS, MODEL_VERSION_PARAMS, V2_ERROR } from '../schemas.ts';
 import { decodeInferRequest, parseHeaderLength } from '../v2/decode-request.ts';

@@ -9,7 +9,7 @@ import type { ModelRepository } from '../../core/contracts.ts';
 import { EdgeError } from '../../core/errors.ts';
 import type { RouteOptions } from '../deps.ts';
 import { adminGuard } from '../admin-guard.ts';
-import { assertModelName, assertModelVersion } from '../model-name.ts';
+import { assertModelName, assertModelVersion } from '../../registry/model-name.ts';
 import { documentedBody, MODEL_PARAMS, MODEL_VERSION_PARAMS, V2_ERROR } from '../schemas.ts';
 import { parseGuardedJson } from '../v2/json-guard.ts';
 
@@ -85,12 +85,14 @@ export async function v2RepositoryRoutes(app: FastifyInstance, { config, deps }:
     },
   });
   app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', { preHandler: admin, schema: loadSchema('Load (or reload) a model; a failed reload keeps the old version') }, async (request) => {
-    const name = assertModelName(request.params.model);
+    const name = request.params.model;
+    assertModelName(name);
     await repository.load(name);
     return { name, state: 'READY' };
   });
   app.post<{ Params: ModelParams }>('/v2/repository/models/:model/unload', { preHandler: admin, schema: loadSchema('Unload a model') }, async (request) => {
-    const name = assertModelName(request.params.model);
+    const name = request.params.model;
+    assertModelName(name);
     await repository.unload(name);
     return { name, state: 'UNAVAILABLE' };
   });

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { EdgeError } from '../../core/errors.ts';
 import type { ModelRepository } from '../../core/contracts.ts';
 import type { RouteOptions } from '../deps.ts';
-import { assertModelName, assertModelVersion } from '../model-name.ts';
+import { assertModelName, assertModelVersion } from '../../registry/model-name.ts';
 import { MODEL_PARAMS, MODEL_VERSION_PARAMS, TENSOR_METADATA, V2_ERROR } from '../schemas.ts';
 import { datatypeOf } from '../v2/datatypes.ts';
 

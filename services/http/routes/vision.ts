@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { EdgeError } from '../../core/errors.ts';
 import type { RouteOptions } from '../deps.ts';
-import { assertModelName } from '../model-name.ts';
+import { assertModelName } from '../../registry/model-name.ts';
 import { acceptRawBodies } from '../raw-body.ts';
 import { clientGoneSignal } from '../request-signal.ts';
 import { BOX, documentedBody, IMAGE_BODY, TIMINGS, V1_ERROR } from '../schemas.ts';
@@ -27,50 +27,38 @@ const QUERY = {
 
 const ERRORS = { 400: V1_ERROR, 413: V1_ERROR, 415: V1_ERROR, 422: V1_ERROR, 503: V1_ERROR };
 
-const DETECT_RESPONSE = {
-  type: 'object',
-  properties: {
-    model: { type: 'string' },
-    version: { type: 'string' },
-    width: { type: 'integer' },
-    height: { type: 'integer' },
-    detections: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { label: { type: 'string' }, score: { type: 'number' }, box: BOX },
-        required: ['label', 'score', 'box'],
-      },
+/** The answer of a vision route: the model, the image's size, a list of findings, timings. */
+function imageResult(listName: string, item: Record<string, unknown>) {
+  return {
+    type: 'object',
+    properties: {
+      model: { type: 'string' },
+      version: { type: 'string' },
+      width: { type: 'integer' },
+      height: { type: 'integer' },
+      [listName]: { type: 'array', items: item },
+      timings: TIMINGS,
     },
-    timings: TIMINGS,
-  },
-  required: ['model', 'version', 'width', 'height', 'detections', 'timings'],
-} as const;
+    required: ['model', 'version', 'width', 'height', listName, 'timings'],
+  } as const;
+}
 
-const FACES_RESPONSE = {
+const DETECT_RESPONSE = imageResult('detections', {
+  type: 'object',
+  properties: { label: { type: 'string' }, score: { type: 'number' }, box: BOX },
+  required: ['label', 'score', 'box'],
+});
+
+const FACES_RESPONSE = imageResult('faces', {
   type: 'object',
   properties: {
-    model: { type: 'string' },
-    version: { type: 'string' },
-    width: { type: 'integer' },
-    height: { type: 'integer' },
-    faces: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          score: { type: 'number' },
-          box: BOX,
-          expression: { type: 'object', additionalProperties: { type: 'number' }, description: 'Probability per expression' },
-          dominant: { type: 'string' },
-        },
-        required: ['score', 'box', 'expression', 'dominant'],
-      },
-    },
-    timings: TIMINGS,
+    score: { type: 'number' },
+    box: BOX,
+    expression: { type: 'object', additionalProperties: { type: 'number' }, description: 'Probability per expression' },
+    dominant: { type: 'string' },
   },
-  required: ['model', 'version', 'width', 'height', 'faces', 'timings'],
-} as const;
+  required: ['score', 'box', 'expression', 'dominant'],
+});
 
 interface VisionQuery {
   model?: string;
