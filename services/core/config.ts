@@ -47,6 +47,11 @@ export const ConfigSchema = Type.Object({
     workers: Type.Integer({ minimum: 1, maximum: 64, default: Math.max(1, Math.min(2, os.availableParallelism())) }),
     /** Cores one session run may use (onnxruntime intra-op threads). */
     intraOpThreads: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+    /**
+     * Linux nice value of the inference threads (0-19). Above 0 the HTTP thread preempts inference,
+     * so health checks and request I/O stay fast while every core runs a model.
+     */
+    workerNice: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
     /** Per model: past this many waiting requests, answer 503 at once. */
     maxQueueSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 32 }),
     /** Per model: a request waiting longer than this fails with 503. */

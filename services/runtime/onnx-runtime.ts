@@ -29,6 +29,8 @@ import { WorkerPool, type PoolModel, type WorkerSlot } from './worker-pool.ts';
 export interface OnnxRuntimeOptions {
   workers: number;
   intraOpThreads: number;
+  /** Linux nice value of the session threads (0 = as the main thread). */
+  workerNice?: number;
 }
 
 /** What the runtime knows of a loaded model, beyond its signature (for logs, metrics, benches). */
@@ -142,6 +144,7 @@ export class OnnxRuntime implements ModelRuntime {
     this.#pool = new WorkerPool({
       size: options.workers,
       settings,
+      workerNice: options.workerNice ?? 0,
       wanted: () => this.#wantedModels(),
       onCapacity: () => this.#pump(),
     });

@@ -3,6 +3,8 @@
  * blocks this thread for the whole inference, which is why it lives here and not on the main thread.
  * Messages are handled one at a time, in order, so a load, a run and an unload never interleave.
  */
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { ModelSignature, Tensor, TensorSpec } from '../core/contracts.ts';
@@ -14,7 +16,24 @@ if (!parentPort) throw new Error('session-worker.ts must run in a worker thread'
 const port = parentPort;
 
 const sessions = new Map<string, ort.InferenceSession>();
-const control = new Int32Array((workerData as { control: SharedArrayBuffer }).control);
+const { control: controlBuffer, nice } = workerData as { control: SharedArrayBuffer; nice: number };
+const control = new Int32Array(controlBuffer);
+
+/**
+ * Inference yields the CPU to the main thread: a health check or a new request's I/O is served at
+ * once even when every core runs a model. On Linux, nice is per thread (setpriority on a thread id)
+ * and threads created later - onnxruntime's intra-op pool - inherit it. Elsewhere: no-op.
+ */
+function lowerOwnPriority(niceness: number): void {
+  if (!niceness || process.platform !== 'linux') return;
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0) os.setPriority(threadId, niceness);
+  } catch {
+    // Not allowed or not Linux-like: run at the normal priority.
+  }
+}
+lowerOwnPriority(nice);
 
 /** Ends this worker if the pool asked for it; called only where no native call is in progress. */
 async function exitIfAsked(): Promise<void> {

@@ -53,6 +53,8 @@ export interface PoolModel {
 export interface WorkerPoolOptions {
   size: number;
   settings: SessionSettings;
+  /** Linux nice value each worker gives its own thread at start (inherited by ORT's threads). */
+  workerNice: number;
   /** Models every worker must hold, asked again whenever a replacement worker starts. */
   wanted: () => readonly PoolModel[];
   /** A worker gained a model (a replacement finished loading): queued work may go to it. */
@@ -204,7 +206,7 @@ export class WorkerPool {
   #spawn(): WorkerSlot {
     const control = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(WORKER_START.url, {
-      workerData: { ...WORKER_START.workerData, control },
+      workerData: { ...WORKER_START.workerData, control, nice: this.#options.workerNice },
       name: `mec-session-${this.#nextWorkerId}`,
     });
     const slot = new WorkerSlot(this.#nextWorkerId++, worker, new Int32Array(control));

@@ -2,6 +2,7 @@
  * Worker lifecycle with real threads: the event loop stays free while models run, a killed worker
  * fails only its own run and is replaced, close() drains or fails work and is idempotent.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/core/config.ts';
 import { createRuntime } from '../../services/runtime/index.ts';
@@ -19,7 +20,29 @@ async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void
   }
 }
 
+/** The nice value in a /proc stat file (field 19; fields are counted after the command name). */
+function niceOf(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => niceOf(`/proc/self/task/${tid}/stat`));
+}
+
 describe('session workers', () => {
+  it.runIf(process.platform === 'linux')('run at the configured lower priority, the main thread does not', async () => {
+    const runtime = createRuntime(loadConfig({ runtime: { workers: 2, intraOpThreads: 1, workerNice: 7 } }));
+    try {
+      await runtime.load(fixture('sum'));
+      const nice = threadNiceValues();
+      expect(nice.filter((value) => value === 7).length).toBeGreaterThanOrEqual(2);
+      expect(niceOf('/proc/self/stat')).toBe(0);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('keeps the event loop ticking while the slow model runs back to back', async () => {
     const runtime = runtimeWith(1);
     try {
