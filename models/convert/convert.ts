@@ -101,7 +101,7 @@ export function convertGraph(graph: TfGraph, options: ConvertOptions): OnnxModel
   });
 
   const onnxGraph = { name: options.name, nodes: ctx.nodes, initializers: ctx.initializers, inputs, outputs };
-  optimizeGraph(onnxGraph);
+  optimizeGraph(onnxGraph, (name) => (ctx.has(name) ? ctx.info(name).shape : undefined));
   compactWeights(onnxGraph);
   return {
     graph: onnxGraph,

@@ -2,10 +2,16 @@
  * Clean-up passes over the built ONNX graph:
  *  - a Transpose fed by a Transpose becomes one Transpose, or nothing when the two cancel
  *    (the NCHW->NHWC->NCHW pairs between consecutive convolutions);
+ *  - ort-rewrites.ts re-expresses patterns that would break onnxruntime's blocked conv layout
+ *    (they work in NCHW), then Transposes are merged again;
+ *  - sink-transposes.ts moves the layout-free ops between convolutions to NCHW, Transposes
+ *    are merged again and the rewrites that need that form run;
  *  - nodes whose outputs nobody reads are dropped, then initializers nobody reads.
  * Graph outputs keep their names.
  */
 import { attr, type OnnxGraph, type OnnxNode } from './onnx-ir.ts';
+import { rewriteForOnnxruntime, rewriteSunkForOnnxruntime, type ShapeLookup } from './ort-rewrites.ts';
+import { sinkTransposes } from './sink-transposes.ts';
 
 function permOf(node: OnnxNode): number[] {
   const perm = node.attributes.find((attribute) => attribute.name === 'perm');
@@ -56,7 +62,17 @@ function removeDeadNodes(graph: OnnxGraph): void {
   for (const name of [...graph.initializers.keys()]) if (!live.has(name)) graph.initializers.delete(name);
 }
 
-export function optimizeGraph(graph: OnnxGraph): void {
+/** `shapeOf` gives the static shapes the converter knows (the rewrites need some). */
+export function optimizeGraph(graph: OnnxGraph, shapeOf: ShapeLookup = () => undefined): void {
+  mergeTransposes(graph);
+  removeDeadNodes(graph);
+  rewriteForOnnxruntime(graph, shapeOf);
+  mergeTransposes(graph);
+  removeDeadNodes(graph);
+  sinkTransposes(graph);
+  mergeTransposes(graph);
+  removeDeadNodes(graph);
+  rewriteSunkForOnnxruntime(graph, shapeOf);
   mergeTransposes(graph);
   removeDeadNodes(graph);
 }

@@ -10,8 +10,8 @@
  *   --baseline DIR       a repository-shaped folder (<name>/1/model.onnx) to compare against,
  *                        e.g. a copy of models/repository taken before a converter change
  *   --converted          also time the current converter's output, converted in memory
- * Sources: "repository" (models/repository, always), then the optional ones; ratios are to the
- * first source given after "repository" (baseline, else converted), or none with one source.
+ * Sources: "repository" (models/repository, always), then the optional ones. Ratios (time of a
+ * source / time of the reference) are to the baseline when given, else to the repository.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,9 +106,10 @@ async function measure(bytes: Uint8Array[], feeds: Record<string, ort.Tensor>, t
 const options = parseOptions(process.argv.slice(2));
 const sources = sourcesOf(options);
 const entries = options.names.length ? options.names.map(catalogueEntry) : [...CATALOGUE];
-const reference = sources.length > 1 ? 1 : undefined;
+const baselineIndex = sources.findIndex((source) => source.label === 'baseline');
+const reference: number | undefined = baselineIndex >= 0 ? baselineIndex : sources.length > 1 ? 0 : undefined;
 
-const header = ['model', 'threads', ...sources.map((source) => `${source.label} ms`), ...(reference ? sources.filter((_, index) => index !== reference).map((source) => `${source.label}/${sources[reference]!.label}`) : [])];
+const header = ['model', 'threads', ...sources.map((source) => `${source.label} ms`), ...(reference !== undefined ? sources.filter((_, index) => index !== reference).map((source) => `${source.label}/${sources[reference]!.label}`) : [])];
 const rows: string[][] = [];
 for (const entry of entries) {
   const sample = await entry.makeSample(join(IMAGES_DIR, PHOTO));
@@ -116,7 +117,7 @@ for (const entry of entries) {
   const bytes = sources.map((source) => source.model(entry.name));
   for (const threads of options.threads) {
     const medians = await measure(bytes, feeds, threads, options.runs);
-    const ratios = reference ? medians.filter((_, index) => index !== reference).map((ms) => (ms / medians[reference]!).toFixed(2)) : [];
+    const ratios = reference !== undefined ? medians.filter((_, index) => index !== reference).map((ms) => (ms / medians[reference]!).toFixed(2)) : [];
     const row = [entry.name, String(threads), ...medians.map((ms) => ms.toFixed(2)), ...ratios];
     rows.push(row);
     console.error(row.join('  '));

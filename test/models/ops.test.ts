@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { exactHalf } from '../../models/convert/compact-weights.ts';
 import { convertTfjsModel } from '../../models/convert/convert.ts';
 import { runOnnx } from '../../models/convert/equivalence.ts';
+import type { OnnxGraph } from '../../models/convert/onnx-ir.ts';
 import { windowAxis } from '../../models/convert/shapes.ts';
 import { loadTfjsModel, runTfjs, type PlainTensor } from '../../models/convert/tfjs-runner.ts';
 
@@ -52,8 +53,8 @@ let modelCount = 0;
 interface Comparison {
   /** Largest |onnx - tfjs| per output. */
   diffs: Record<string, number>;
-  /** Op types of the converted ONNX graph, in node order. */
-  opTypes: string[];
+  /** The converted ONNX graph. */
+  graph: OnnxGraph;
 }
 
 /** Writes a TF.js graph model with one float input, runs TF.js and ONNX, returns the largest difference per output. */
@@ -96,7 +97,7 @@ async function compare(inputShape: number[], weights: Weight[], nodes: Node[], o
     diffs[name] = 0;
     for (let index = 0; index < a.length; index++) diffs[name] = Math.max(diffs[name]!, Math.abs(a[index]! - b[index]!));
   }
-  return { diffs, opTypes: converted.model.graph.nodes.map((node) => node.opType) };
+  return { diffs, graph: converted.model.graph };
 }
 
 const conv = (name: string, op: string, input: string, filter: string, attr: Attr, extra: string[] = []): Node => ({
@@ -219,11 +220,15 @@ describe('rewrites for onnxruntime\'s blocked layout (ort-rewrites.ts): same num
       { name: 'to_nhwc', shape: [4], dtype: 'int32', values: [0, 2, 3, 1] },
       { name: 'nchw_pads', shape: [4, 2], dtype: 'int32', values: [0, 0, 0, 0, 1, 1, 1, 1] },
       { name: 'minus_inf', shape: [], dtype: 'float32', values: [-Infinity] },
+      { name: 'w4', shape: [1, 1, 24, 18], dtype: 'float32', values: values(432, 16) },
+      { name: 'b18', shape: [18], dtype: 'float32', values: values(18, 17) },
+      { name: 'dw18', shape: [3, 3, 18, 1], dtype: 'float32', values: values(162, 18) },
+      { name: 'w5', shape: [1, 1, 18, 8], dtype: 'float32', values: values(144, 19) },
     ];
     const fused = (name: string, input: string, filter: string, bias: string, strides: number[]): Node =>
       conv(name, '_FusedConv2D', input, filter, { padding: s('VALID'), strides: ints(strides), fused_ops: strings(['BiasAdd']), num_args: { i: '1' } }, [bias]);
     const pool = (name: string, input: string, size: number): Node => ({ name, op: 'MaxPool', inputs: [input], attr: { ksize: ints([1, size, size, 1]), strides: ints([1, 2, 2, 1]), padding: s('VALID'), data_format: s('NHWC') } });
-    const { diffs, opTypes } = await compare([1, 8, 8, 3], weights, [
+    const { diffs, graph } = await compare([1, 8, 8, 3], weights, [
       fused('c1', 'x', 'w1', 'b24', [1, 1, 1, 1]),
       { name: 'hs_scaled', op: 'Mul', inputs: ['k', 'c1'] },
       { name: 'hs_shifted', op: 'AddV2', inputs: ['c1', 'three'] },
@@ -242,16 +247,22 @@ describe('rewrites for onnxruntime\'s blocked layout (ort-rewrites.ts): same num
       { name: 'nchw_padded', op: 'PadV2', inputs: ['nchw', 'nchw_pads', 'minus_inf'], attr: { Tpaddings: { type: 'DT_INT32' } } },
       { name: 'nhwc_padded', op: 'Transpose', inputs: ['nchw_padded', 'to_nhwc'], attr: { Tperm: { type: 'DT_INT32' } } },
       pool('peak', 'nhwc_padded', 3),
-    ], ['hs', 'res', 'sum', 'mean', 'peak']);
+      // centernet's head: 1x1 conv + Relu, depthwise, 1x1 conv over 18 channels
+      conv('narrow', '_FusedConv2D', 'hs', 'w4', { padding: s('VALID'), strides: ints([1, 1, 1, 1]), fused_ops: strings(['BiasAdd', 'Relu']), num_args: { i: '1' } }, ['b18']),
+      conv('narrow_dw', 'DepthwiseConv2dNative', 'narrow', 'dw18', { padding: s('SAME'), strides: ints([1, 1, 1, 1]) }),
+      conv('narrow_out', 'Conv2D', 'narrow_dw', 'w5', { padding: s('VALID'), strides: ints([1, 1, 1, 1]) }),
+    ], ['hs', 'res', 'sum', 'mean', 'peak', 'narrow_out']);
     // Values reach tens after three convolutions summed in another order: a few float32 steps.
     for (const [name, diff] of Object.entries(diffs)) expect(diff, name).toBeLessThanOrEqual(5e-5);
-    const count = (opType: string): number => opTypes.filter((type) => type === opType).length;
-    // 3 TF convolutions + 2 for hard-swish + identity after the 24-channel pool + the channel Pad as an embedding
-    expect(count('Conv')).toBe(7);
+    const count = (opType: string): number => graph.nodes.filter((node) => node.opType === opType).length;
+    // 6 TF convolutions + 1 for hard-swish + identity after the 24-channel pool + the channel Pad as an embedding
+    expect(count('Conv')).toBe(9);
     expect(count('Pad')).toBe(0);
     expect(count('Clip')).toBe(1);
     expect(count('ReduceMean')).toBe(0);
     expect(count('GlobalAveragePool')).toBe(1);
     expect(count('MaxPool')).toBe(2);
+    const depthwise = graph.nodes.find((node) => node.outputs[0]!.startsWith('narrow_dw'))!;
+    expect(depthwise.attributes.find((attribute) => attribute.name === 'group')?.value, '18 channels padded to 32').toBe(32);
   });
 });
