@@ -94,7 +94,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       Identity_3: 'Regressors [batch, 384, 16] for the 8x8-grid anchors, same layout.',
     },
     labels: ['face'],
-    preprocessing: 'Resize the whole RGB image to 256x256 (bilinear, aspect ratio not kept), value = pixel / 127.5 - 1 (range [-1, 1]), layout NHWC [n, 256, 256, 3].',
+    preprocessing:
+      'Letterbox (as services/tasks/vision/blazeface.ts does): resize the upright RGB image keeping its aspect ratio so that its longer side is 256 (bilinear), centre it on a black 256x256 canvas (so faces keep their shape), value = pixel / 127.5 - 1 (range [-1, 1]), layout NHWC [n, 256, 256, 3]. Human stretches the image to 256x256 instead.',
     postprocessing:
       'Anchors (in 256-input pixels): first the 16x16 grid with stride 16, for each cell row y, column x, 2 anchors at ((x + 0.5) * 16, (y + 0.5) * 16) -> 512 anchors matching Identity/Identity_2 row by row (index = (y * 16 + x) * 2 + k); then the 8x8 grid with stride 32, 6 anchors per cell at ((x + 0.5) * 32, (y + 0.5) * 32) -> 384 anchors matching Identity_1/Identity_3 (index = (y * 8 + x) * 6 + k). Human concatenates them 512 first, then 384 (896 anchors). For anchor (ax, ay) with regressors r: score = sigmoid(logit); centre = (ax + r[0], ay + r[1]); size = (r[2], r[3]); box = centre -+ size / 2, all in 256-input pixels (divide by 256 for [0,1], then scale to the image width/height); keypoint j = (ax + r[4 + 2j], ay + r[5 + 2j]) (right eye, left eye, nose, mouth, right ear, left ear). Keep scores above threshold, then non-maximum suppression (IoU defaults.iouThreshold = 0.3, as MediaPipe) and keep at most maxDetections.',
     defaults: { threshold: 0.5, maxDetections: 20, iouThreshold: 0.3 },
@@ -117,9 +118,10 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       'tower_0/wh': 'Box extents [1, 128, 128, 4] per heatmap cell in 512-input pixels: left, top, right, bottom distances from the cell point.',
     },
     labels: COCO_LABELS,
-    preprocessing: 'Resize the whole RGB image to 512x512 (bilinear, aspect ratio not kept), keep values 0-255 as float32, layout NHWC [1, 512, 512, 3].',
+    preprocessing:
+      'Letterbox (as services/tasks/vision/centernet.ts does): resize the upright RGB image keeping its aspect ratio so that its longer side is 512 (bilinear), centre it on a black 512x512 canvas, keep values 0-255 as float32, layout NHWC [1, 512, 512, 3]. Human stretches the image to 512x512 instead; letterboxing scored higher on 3 of the 4 fixture photos and is the only way chelsea.png comes out as a cat.',
     postprocessing:
-      'Use tower_0/detections [1, 100, 6]; each row is x1, y1, x2, y2, score, class. The graph already did the decode: peaks = heatmap cells equal to their 3x3 max-pool, top 100 over all 128*128*80 (y, x, class) scores; for a peak at cell (x, y): x1 = 4x - wh0, y1 = 4y - wh1, x2 = 4x + wh2, y2 = 4y + wh3 (pixels of the 512x512 input). Rows are sorted by score (descending) and always 100: drop rows with score < threshold. class is the 0-based index into labels (COCO order). Scale: x / 512 * image width, y / 512 * image height (the resize did not keep the aspect ratio), clamp to the image. Then per-class or global non-maximum suppression (Human: global, IoU 0.4) and keep at most maxDetections.',
+      'Use tower_0/detections [1, 100, 6]; each row is x1, y1, x2, y2, score, class. The graph already did the decode: peaks = heatmap cells equal to their 3x3 max-pool, top 100 over all 128*128*80 (y, x, class) scores; for a peak at cell (x, y): x1 = 4x - wh0, y1 = 4y - wh1, x2 = 4x + wh2, y2 = 4y + wh3 (pixels of the 512x512 input). Rows are sorted by score (descending) and always 100: drop rows with score < threshold. class is the 0-based index into labels (COCO order). Map back to the image: subtract the letterbox offset and divide by the letterbox scale (with a stretched input: x / 512 * image width, y / 512 * image height), clamp to the image. Then non-maximum suppression per class (IoU 0.4; Human suppresses globally, which deletes the truck in dog.jpg because "car" scores higher on the same box) and keep at most maxDetections.',
     defaults: { threshold: 0.2, maxDetections: 10, iouThreshold: 0.4 },
     upstream: 'https://github.com/610265158/mobilenetv3_centernet (generatedBy), converted to TF.js by https://github.com/vladmandic',
     licence:
@@ -144,7 +146,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       Identity_5: 'Box distributions [1, 169, 44] (logits) for stride 32.',
     },
     labels: COCO_LABELS,
-    preprocessing: 'Resize the whole RGB image to 416x416 (bilinear, aspect ratio not kept), value = pixel / 255, layout NCHW [1, 3, 416, 416] (as Human feeds it).',
+    preprocessing:
+      'As services/tasks/vision/nanodet.ts does: resize the whole upright RGB image to 416x416 (bilinear, aspect ratio not kept; letterboxing scored lower here), normalise each channel with NanoDet\'s own mean [123.675, 116.28, 103.53] and std [58.395, 57.12, 57.375] in RGB order, layout NCHW [1, 3, 416, 416]. Human feeds pixel / 255 instead; the normalisation scores slightly higher.',
     postprocessing:
       'Three levels: (Identity, Identity_3) stride 8 on a 52x52 grid, (Identity_1, Identity_4) stride 16 on 26x26, (Identity_2, Identity_5) stride 32 on 13x13. Cell i of a level is row y = floor(i / W), column x = i % W (W = 416 / stride); its centre is ((x + 0.5) * stride, (y + 0.5) * stride) in 416-input pixels. Scores [i, c] are already sigmoid probabilities of class c (0-based COCO order). Boxes: the 44 values of cell i are 4 groups of 11 logits (left, top, right, bottom); for each side take softmax over its 11 bins and the expected bin index sum(k * p_k) (k = 0..10), times stride = distance in pixels; box = (cx - left, cy - top, cx + right, cy + bottom). (Human approximates this with the argmax bin; the softmax expectation is the NanoDet/GFL decode.) Keep (cell, class) pairs with score > threshold, scale x / 416 * image width and y / 416 * image height, clamp, then non-maximum suppression (Human: IoU 0.4) and keep at most maxDetections.',
     defaults: { threshold: 0.4, maxDetections: 10, iouThreshold: 0.4 },
