@@ -58,6 +58,16 @@ export const ConfigSchema = Type.Object({
     queueTimeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
     batching: Batching,
   }),
+  tasks: Type.Object({
+    /**
+     * Task requests (decode + pre-process + infer + post-process) in flight at once; 0 = twice the
+     * inference workers, enough to decode the next image while each worker infers. The others wait
+     * as compressed bytes, so a burst does not decode hundreds of images ahead of the models.
+     */
+    concurrency: Type.Integer({ minimum: 0, maximum: 1024, default: 0 }),
+    /** Task requests waiting for admission; past this, 503 EDGE_ERR_QUEUE_FULL at once. */
+    maxWaiting: Type.Integer({ minimum: 0, maximum: 100_000, default: 64 }),
+  }),
   images: Type.Object({
     /** Decoded pixels allowed (width x height): guards against decompression bombs. */
     maxPixels: Type.Integer({ minimum: 1, default: 40_000_000 }),
@@ -99,7 +109,7 @@ function deepFreeze<T>(value: T): T {
 function withSections(input: ConfigInput): Record<string, unknown> {
   // TypeBox fills defaults of nested objects only where the object exists.
   const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
-  for (const key of ['server', 'runtime', 'images', 'models', 'log'] as const) copy[key] ??= {};
+  for (const key of ['server', 'runtime', 'tasks', 'images', 'models', 'log'] as const) copy[key] ??= {};
   (copy.runtime as Record<string, unknown>).batching ??= {};
   return copy;
 }

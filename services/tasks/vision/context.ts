@@ -3,6 +3,7 @@
  */
 import type { ModelRepository } from '../../core/contracts.ts';
 import type { Config } from '../../core/config.ts';
+import { AdmissionGate } from '../admission.ts';
 import type { DecodeLimits } from './image.ts';
 import { VisionModels } from './models.ts';
 
@@ -11,6 +12,8 @@ export interface VisionContext {
   models: VisionModels;
   decodeLimits: DecodeLimits;
   defaultDetector: string;
+  /** Bounds how many vision requests decode and infer at once (the rest wait as bytes). */
+  admission: AdmissionGate;
 }
 
 export function createVisionContext(repository: ModelRepository, config: Readonly<Config>): VisionContext {
@@ -19,5 +22,10 @@ export function createVisionContext(repository: ModelRepository, config: Readonl
     models: new VisionModels(repository),
     decodeLimits: { maxPixels: config.images.maxPixels, formats: config.images.formats },
     defaultDetector: config.models.defaultDetector,
+    admission: new AdmissionGate({
+      concurrency: config.tasks.concurrency || 2 * config.runtime.workers,
+      maxWaiting: config.tasks.maxWaiting,
+      waitTimeoutMs: config.runtime.queueTimeoutMs,
+    }),
   };
 }

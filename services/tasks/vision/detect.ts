@@ -6,7 +6,7 @@ import { throwIfCancelled } from '../../core/errors.ts';
 import { decodeImage } from './image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from './phases.ts';
-import { inferOptionsOf } from './run-options.ts';
+import { inferOptionsOf, whileAdmitted } from './run-options.ts';
 import type { VisionContext } from './context.ts';
 
 export function createDetect(context: VisionContext): (image: Buffer, options?: DetectOptions) => Promise<DetectResult> {
@@ -21,13 +21,14 @@ export function createDetect(context: VisionContext): (image: Buffer, options?: 
       clock.version = model.version;
       const settings = { ...resolveLimits(model.card, options.threshold, options.max), labels: model.card.labels };
 
-      const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
-      const prepared = await clock.time('preprocess', () => model.bound.preprocess(decoded));
-      const result = await context.repository.infer(name, model.version, prepared.inputs, inferOptionsOf(clock, options, model.bound.outputs));
-      clock.addInference(result.timings);
-      const detections = clock.timeSync('postprocess', () => model.bound.postprocess(result.outputs, prepared.frame, settings));
-
-      return { model: name, version: result.version, width: decoded.width, height: decoded.height, detections, timings: clock.finish() };
+      return await whileAdmitted(context, clock, options, async () => {
+        const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
+        const prepared = await clock.time('preprocess', () => model.bound.preprocess(decoded));
+        const result = await context.repository.infer(name, model.version, prepared.inputs, inferOptionsOf(clock, options, model.bound.outputs));
+        clock.addInference(result.timings);
+        const detections = clock.timeSync('postprocess', () => model.bound.postprocess(result.outputs, prepared.frame, settings));
+        return { model: name, version: result.version, width: decoded.width, height: decoded.height, detections, timings: clock.finish() };
+      });
     } catch (error) {
       clock.finish(error);
       throw error;

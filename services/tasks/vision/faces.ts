@@ -7,7 +7,7 @@ import { throwIfCancelled } from '../../core/errors.ts';
 import { decodeImage } from './image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from './phases.ts';
-import { inferOptionsOf } from './run-options.ts';
+import { inferOptionsOf, whileAdmitted } from './run-options.ts';
 import type { VisionContext } from './context.ts';
 
 export function createFaces(context: VisionContext): (image: Buffer, options?: FacesOptions) => Promise<FacesResult> {
@@ -23,32 +23,34 @@ export function createFaces(context: VisionContext): (image: Buffer, options?: F
       clock.version = detector.version;
       const settings = resolveLimits(detector.card, options.threshold, options.max);
 
-      const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
-      const prepared = await clock.time('preprocess', () => detector.bound.preprocess(decoded));
-      const found = await context.repository.infer(detector.name, detector.version, prepared.inputs, inferOptionsOf(clock, options, detector.bound.outputs));
-      clock.addInference(found.timings);
-      const boxes = clock.timeSync('postprocess', () => detector.bound.postprocess(found.outputs, prepared.frame, settings));
+      return await whileAdmitted(context, clock, options, async () => {
+        const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
+        const prepared = await clock.time('preprocess', () => detector.bound.preprocess(decoded));
+        const found = await context.repository.infer(detector.name, detector.version, prepared.inputs, inferOptionsOf(clock, options, detector.bound.outputs));
+        clock.addInference(found.timings);
+        const boxes = clock.timeSync('postprocess', () => detector.bound.postprocess(found.outputs, prepared.frame, settings));
 
-      let faces: Face[] = [];
-      if (boxes.length > 0) {
-        const runs = await clock.time('preprocess', () => expressions.bound.preprocess(decoded, boxes.map((face) => face.box)));
-        // One run when batched; otherwise one face after another, so that many faces cannot fill the model's queue.
-        const results: InferResult[] = [];
-        for (const inputs of runs) {
-          results.push(await context.repository.infer(expressions.name, expressions.version, inputs, inferOptionsOf(clock, options, [expressions.bound.output])));
+        let faces: Face[] = [];
+        if (boxes.length > 0) {
+          const runs = await clock.time('preprocess', () => expressions.bound.preprocess(decoded, boxes.map((face) => face.box)));
+          // One run when batched; otherwise one face after another, so that many faces cannot fill the model's queue.
+          const results: InferResult[] = [];
+          for (const inputs of runs) {
+            results.push(await context.repository.infer(expressions.name, expressions.version, inputs, inferOptionsOf(clock, options, [expressions.bound.output])));
+          }
+          for (const result of results) clock.addInference(result.timings);
+          const scored = clock.timeSync('postprocess', () =>
+            expressions.bound.postprocess(
+              results.map((result) => result.outputs),
+              boxes.length,
+              expressions.card.labels,
+            ),
+          );
+          faces = boxes.map((face, index) => ({ score: face.score, box: face.box, ...scored[index]! }));
         }
-        for (const result of results) clock.addInference(result.timings);
-        const scored = clock.timeSync('postprocess', () =>
-          expressions.bound.postprocess(
-            results.map((result) => result.outputs),
-            boxes.length,
-            expressions.card.labels,
-          ),
-        );
-        faces = boxes.map((face, index) => ({ score: face.score, box: face.box, ...scored[index]! }));
-      }
 
-      return { model: detector.name, version: found.version, width: decoded.width, height: decoded.height, faces, timings: clock.finish() };
+        return { model: detector.name, version: found.version, width: decoded.width, height: decoded.height, faces, timings: clock.finish() };
+      });
     } catch (error) {
       clock.finish(error);
       throw error;

@@ -41,6 +41,11 @@ export class PhaseClock {
     }
   }
 
+  /** Adds time spent waiting for admission to the pipeline (reported as queue time). */
+  addQueue(ms: number): void {
+    this.spent.queue += ms;
+  }
+
   /** Adds a model run's queue and compute times (a task may run several models). */
   addInference(timings: InferTimings): void {
     this.spent.queue += timings.queue_ms;
