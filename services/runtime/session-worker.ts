@@ -148,6 +148,37 @@ function split(outputs: Record<string, Tensor>, rowsPerRequest: number[]): Recor
   return results;
 }
 
+/** 8-bit pixels -> float32 (value = pixel * scale[c] + offset[c]); other tensors pass as they are. */
+function widenPixels(tensor: Tensor): Tensor {
+  const { pixels } = tensor;
+  if (!pixels) return tensor;
+  const source = tensor.data as Uint8Array;
+  const data = new Float32Array(source.length);
+  const channels = tensor.dims[pixels.channelAxis]!;
+  // Elements between two channel steps: the product of the dims after the channel axis.
+  const stride = tensor.dims.slice(pixels.channelAxis + 1).reduce((product, dim) => product * dim, 1);
+  const perChannel = pixels.scale.length > 1 || pixels.offset.length > 1;
+  if (!perChannel) {
+    const scale = pixels.scale[0]!;
+    const offset = pixels.offset[0]!;
+    for (let i = 0; i < source.length; i++) data[i] = source[i]! * scale + offset;
+  } else {
+    const scales = Float32Array.from({ length: channels }, (_, c) => pixels.scale[pixels.scale.length > 1 ? c : 0]!);
+    const offsets = Float32Array.from({ length: channels }, (_, c) => pixels.offset[pixels.offset.length > 1 ? c : 0]!);
+    for (let i = 0; i < source.length; i++) {
+      const c = Math.floor(i / stride) % channels;
+      data[i] = source[i]! * scales[c]! + offsets[c]!;
+    }
+  }
+  return { type: 'float32', dims: tensor.dims, data };
+}
+
+function widenRequest(request: Record<string, Tensor>): Record<string, Tensor> {
+  const widened: Record<string, Tensor> = {};
+  for (const [name, tensor] of Object.entries(request)) widened[name] = widenPixels(tensor);
+  return widened;
+}
+
 function toOrt(tensor: Tensor): ort.Tensor {
   return new ort.Tensor(tensor.type as never, tensor.data as never, tensor.dims);
 }
@@ -167,7 +198,8 @@ async function run(message: RunMessage): Promise<{ reply: FromWorker; transfer: 
   const timings: RunTimings = { inputNs: 0, inferNs: 0, outputNs: 0 };
   try {
     const batched = message.requests.length > 1;
-    const joined = batched ? concatenate(message.requests) : message.requests[0]!;
+    const requests = message.requests.map(widenRequest);
+    const joined = batched ? concatenate(requests) : requests[0]!;
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(joined)) feeds[name] = toOrt(tensor);
     const t1 = now();

@@ -79,5 +79,5 @@ export function prepareForTransfer(tensor: Tensor, transfer: Set<ArrayBuffer>): 
   }
   const copy = data.slice();
   transfer.add(copy.buffer as ArrayBuffer);
-  return { type: tensor.type, dims: tensor.dims, data: copy };
+  return { ...tensor, data: copy };
 }

@@ -36,7 +36,9 @@ export function validateInputs(model: string, signature: ModelSignature, inputs:
         details: { input: spec.name, expected: spec.type, got: tensor.type },
       });
     }
-    if (!dataMatchesType(spec.type, tensor.data)) {
+    if (tensor.pixels !== undefined) {
+      checkPixels(model, spec.name, tensor);
+    } else if (!dataMatchesType(spec.type, tensor.data)) {
       throw new EdgeError('EDGE_ERR_V2_DATA_MISMATCH', `data of input "${spec.name}" is not an array of ${spec.type}`, {
         details: { input: spec.name, expected: spec.type },
       });
@@ -54,6 +56,24 @@ export function validateInputs(model: string, signature: ModelSignature, inputs:
       if (!known.has(name)) {
         throw new EdgeError('EDGE_ERR_V2_OUTPUT_UNKNOWN', `model ${model} has no output "${name}"`, { details: { output: name, expected: [...known] } });
       }
+    }
+  }
+}
+
+/** Pixels widened on the worker: a Uint8Array for a float32 input, one scale/offset or one per channel. */
+function checkPixels(model: string, input: string, tensor: Tensor): void {
+  const { pixels, dims } = tensor;
+  const fail = (why: string): never => {
+    throw new EdgeError('EDGE_ERR_V2_DATA_MISMATCH', `pixel input "${input}" of ${model}: ${why}`, { details: { input } });
+  };
+  if (tensor.type !== 'float32') fail('pixels stand only for float32 inputs');
+  if (!(tensor.data instanceof Uint8Array)) fail('pixel data must be a Uint8Array');
+  const axis = pixels!.channelAxis;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= dims.length) fail(`channelAxis ${axis} is not an axis of [${dims.join(',')}]`);
+  const channels = dims[axis]!;
+  for (const values of [pixels!.scale, pixels!.offset]) {
+    if (!Array.isArray(values) || (values.length !== 1 && values.length !== channels) || !values.every(Number.isFinite)) {
+      fail(`scale and offset need 1 or ${channels} finite numbers`);
     }
   }
 }

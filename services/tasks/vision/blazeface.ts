@@ -10,11 +10,14 @@
  *   then 6 keypoints (x, y) which this task does not use.
  * Overlapping faces are merged by weighted NMS (score-weighted mean box), as MediaPipe does.
  */
-import type { ModelSignature, Tensor } from '../../core/contracts.ts';
+import type { ModelSignature, PixelEncoding, Tensor } from '../../core/contracts.ts';
 import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, toImageBox, type Candidate } from './geometry.ts';
 import type { RgbImage } from './image.ts';
 import { floatOutput, unsuitable, type PreparedInput } from './detector.ts';
+
+/** x / 127.5 - 1 (MediaPipe's range), widened to float32 on the worker. */
+const MINUS_ONE_TO_ONE: PixelEncoding = { scale: [1 / 127.5], offset: [-1], channelAxis: 3 };
 import type { Box } from '../../core/contracts.ts';
 
 const ANCHOR_LAYERS = [
@@ -86,9 +89,8 @@ export function bindBlazeface(model: string, signature: ModelSignature): BoundFa
     outputs: layers.flatMap((layer) => [layer.scores, layer.regressors]),
     async preprocess(image: RgbImage) {
       const { rgb, frame } = await letterboxTo(image, size);
-      const data = new Float32Array(rgb.length);
-      for (let i = 0; i < rgb.length; i++) data[i] = rgb[i]! / 127.5 - 1;
-      return { inputs: { [input.name]: { type: 'float32', dims: [1, size, size, 3], data } }, frame };
+      const data = new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length);
+      return { inputs: { [input.name]: { type: 'float32', dims: [1, size, size, 3], data, pixels: MINUS_ONE_TO_ONE } }, frame };
     },
     postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: FaceSettings): FaceBox[] {
       const candidates: Candidate[] = [];

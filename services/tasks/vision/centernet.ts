@@ -8,10 +8,13 @@
  * sigmoid peak (0..1), class the 0-based COCO index. The peaks are not suppressed across
  * neighbouring cells, so near-identical boxes of one class come in pairs: per-class NMS removes them.
  */
-import type { Detection, ModelSignature, Tensor } from '../../core/contracts.ts';
-import { letterboxToFloat, type Frame } from './pixels.ts';
+import type { Detection, ModelSignature, PixelEncoding, Tensor } from '../../core/contracts.ts';
+import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
 import type { RgbImage } from './image.ts';
+
+/** 0-255 as they are, widened to float32 on the worker. */
+const AS_IS: PixelEncoding = { scale: [1], offset: [0], channelAxis: 3 };
 import { findSpec, floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings } from './detector.ts';
 
 const INPUT = 'tower_0/images';
@@ -34,9 +37,9 @@ export const centernet: DetectorCodec = {
     return {
       outputs: [DETECTIONS],
       async preprocess(image: RgbImage) {
-        // The model takes 0-255 floats as they are: libvips converts, no per-pixel work here.
-        const { rgb, frame } = await letterboxToFloat(image, width);
-        const tensor: Tensor = { type: 'float32', dims: [1, height, width, 3], data: rgb };
+        // The model takes 0-255 floats as they are: 8-bit pixels, widened on the worker thread.
+        const { rgb, frame } = await letterboxTo(image, width);
+        const tensor: Tensor = { type: 'float32', dims: [1, height, width, 3], data: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), pixels: AS_IS };
         return { inputs: { [INPUT]: tensor }, frame };
       },
       postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: DetectorSettings): Detection[] {

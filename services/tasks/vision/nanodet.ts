@@ -12,7 +12,7 @@
  *   ((col + 0.5) * stride, (row + 0.5) * stride) - the legacy GFL head's centres.
  * Pairs are found by shape, not name. Boxes of the same class overlapping above the IoU are merged by NMS.
  */
-import type { Detection, ModelSignature, Tensor, TensorSpec } from '../../core/contracts.ts';
+import type { Detection, ModelSignature, PixelEncoding, Tensor, TensorSpec } from '../../core/contracts.ts';
 import { stretchTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
 import type { RgbImage } from './image.ts';
@@ -20,6 +20,8 @@ import { floatOutput, toDetections, unsuitable, type BoundDetector, type Detecto
 
 const MEAN = [123.675, 116.28, 103.53] as const;
 const STD = [58.395, 57.12, 57.375] as const;
+/** (x - mean) / std per channel of NCHW, applied on the worker. */
+const NORMALISED: PixelEncoding = { scale: STD.map((std) => 1 / std), offset: MEAN.map((mean, c) => -mean / STD[c]!), channelAxis: 1 };
 const SIDES = 4;
 
 interface Level {
@@ -81,14 +83,15 @@ export function nanodetFor(classCount: number): DetectorCodec {
         outputs: levels.flatMap((level) => [level.scores, level.distributions]),
         async preprocess(image: RgbImage) {
           const { rgb, frame } = await stretchTo(image, size, size);
+          // Interleaved RGB -> planes (NCHW), still 8-bit; the worker applies (x - mean) / std per channel.
           const plane = size * size;
-          const data = new Float32Array(3 * plane);
+          const data = new Uint8Array(3 * plane);
           for (let pixel = 0, source = 0; pixel < plane; pixel++, source += 3) {
-            data[pixel] = (rgb[source]! - MEAN[0]) / STD[0];
-            data[plane + pixel] = (rgb[source + 1]! - MEAN[1]) / STD[1];
-            data[2 * plane + pixel] = (rgb[source + 2]! - MEAN[2]) / STD[2];
+            data[pixel] = rgb[source]!;
+            data[plane + pixel] = rgb[source + 1]!;
+            data[2 * plane + pixel] = rgb[source + 2]!;
           }
-          return { inputs: { [input.name]: { type: 'float32', dims: [1, 3, size, size], data } }, frame };
+          return { inputs: { [input.name]: { type: 'float32', dims: [1, 3, size, size], data, pixels: NORMALISED } }, frame };
         },
         postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: DetectorSettings): Detection[] {
           const candidates: Candidate[] = [];

@@ -25,13 +25,6 @@ async function toRgb(pipeline: Sharp): Promise<Buffer> {
   return pipeline.raw().toBuffer();
 }
 
-/** RGB as float32 0-255, converted by libvips off the main thread; a copy only if misaligned. */
-async function toRgbFloat(pipeline: Sharp): Promise<Float32Array> {
-  const bytes = await pipeline.raw({ depth: 'float' }).toBuffer();
-  if (bytes.byteOffset % Float32Array.BYTES_PER_ELEMENT === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / Float32Array.BYTES_PER_ELEMENT);
-  return new Float32Array(new Uint8Array(bytes).buffer);
-}
-
 /** Stretches the whole image to width x height (aspect not kept), as the detectors were run upstream. */
 export async function stretchTo(image: RgbImage, width: number, height: number): Promise<{ rgb: Buffer; frame: Frame }> {
   const rgb = await toRgb(fromRaw(image).resize(width, height, { fit: 'fill', kernel: 'linear' }));
@@ -57,12 +50,6 @@ function letterboxPipeline(image: RgbImage, size: number): { pipeline: Sharp; fr
 export async function letterboxTo(image: RgbImage, size: number): Promise<{ rgb: Buffer; frame: Frame }> {
   const { pipeline, frame } = letterboxPipeline(image, size);
   return { rgb: await toRgb(pipeline), frame };
-}
-
-/** letterboxTo, as float32 RGB 0-255 (NHWC), ready to be a tensor. */
-export async function letterboxToFloat(image: RgbImage, size: number): Promise<{ rgb: Float32Array; frame: Frame }> {
-  const { pipeline, frame } = letterboxPipeline(image, size);
-  return { rgb: await toRgbFloat(pipeline), frame };
 }
 
 /** Cuts an integer box (inside the image) and resizes it to width x height. */
