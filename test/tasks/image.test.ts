@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { decodeImage, sniffImageFormat, type DecodeLimits } from '../../services/tasks/vision/image.ts';
+import { decodeImage, openImage, sniffImageFormat, type DecodeLimits } from '../../services/tasks/vision/image.ts';
 import { SVG, decompressionBomb, photo, storedRotated, truncated } from './images.ts';
 import { codeOf } from '../support/code-of.ts';
 
@@ -86,6 +86,24 @@ describe('decodeImage', () => {
   it('BAD CALL - an image just over the configured pixel cap -> EDGE_ERR_IMAGE_TOO_LARGE', async () => {
     expect(await codeOf(decodeImage(photo('dog.jpg'), { ...limits, maxPixels: 768 * 576 - 1 }))).toBe('EDGE_ERR_IMAGE_TOO_LARGE');
     await expect(decodeImage(photo('dog.jpg'), { ...limits, maxPixels: 768 * 576 })).resolves.toMatchObject({ width: 768 });
+  });
+
+  it('openImage knows the upright size from the header alone, and a resize reads the pixels upright', async () => {
+    const source = await openImage(await storedRotated(photo('dog.jpg')), limits);
+    expect({ width: source.width, height: source.height, format: source.format }).toEqual({ width: 768, height: 576, format: 'jpeg' });
+    const small = await source.rasterize((pipeline) => pipeline.resize(96, 72, { fit: 'fill' }));
+    expect(small.length).toBe(96 * 72 * 3);
+    const reference = await (await decodeImage(photo('dog.jpg'), limits)).rasterize((pipeline) => pipeline.resize(96, 72, { fit: 'fill' }));
+    let difference = 0;
+    for (let i = 0; i < small.length; i++) difference += Math.abs(small[i]! - reference[i]!);
+    expect(difference / small.length).toBeLessThan(6);
+  });
+
+  it('BAD CALL - truncated data passes openImage (header only) and fails the decode with EDGE_ERR_IMAGE_CORRUPT', async () => {
+    for (const bytes of [truncated(photo('dog.jpg')), truncated(photo('astronaut.png'))]) {
+      const source = await openImage(bytes, limits);
+      expect(await codeOf(source.rasterize((pipeline) => pipeline.resize(64, 64)))).toBe('EDGE_ERR_IMAGE_CORRUPT');
+    }
   });
 
   it('BAD CALL - truncated JPEG and PNG -> EDGE_ERR_IMAGE_CORRUPT', async () => {

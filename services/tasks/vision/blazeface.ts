@@ -13,8 +13,8 @@
 import type { ModelSignature, PixelEncoding, Tensor } from '../../core/contracts.ts';
 import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, toImageBox, type Candidate } from './geometry.ts';
-import type { RgbImage } from './image.ts';
-import { floatOutput, unsuitable, type PreparedInput } from './detector.ts';
+import type { ImageSource } from './image.ts';
+import { floatOutput, unsuitable, type PreparedInput, type Resampled } from './detector.ts';
 
 /** x / 127.5 - 1 (MediaPipe's range), widened to float32 on the worker. */
 const MINUS_ONE_TO_ONE: PixelEncoding = { scale: [1 / 127.5], offset: [-1], channelAxis: 3 };
@@ -40,7 +40,10 @@ export interface FaceSettings {
 
 export interface BoundFaceDetector {
   outputs: readonly string[];
-  preprocess(image: RgbImage): Promise<PreparedInput>;
+  /** Decodes and resizes the image to the model's input (libvips, off the main thread). */
+  resample(image: ImageSource): Promise<Resampled>;
+  /** Lays the resampled pixels out as the model's input tensor. */
+  toInputs(resampled: Resampled): PreparedInput;
   postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: FaceSettings): FaceBox[];
 }
 
@@ -87,8 +90,8 @@ export function bindBlazeface(model: string, signature: ModelSignature): BoundFa
 
   return {
     outputs: layers.flatMap((layer) => [layer.scores, layer.regressors]),
-    async preprocess(image: RgbImage) {
-      const { rgb, frame } = await letterboxTo(image, size);
+    resample: (image: ImageSource) => letterboxTo(image, size),
+    toInputs({ rgb, frame }: Resampled) {
       const data = new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length);
       return { inputs: { [input.name]: { type: 'float32', dims: [1, size, size, 3], data, pixels: MINUS_ONE_TO_ONE } }, frame };
     },

@@ -11,11 +11,11 @@
 import type { Detection, ModelSignature, PixelEncoding, Tensor } from '../../core/contracts.ts';
 import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
-import type { RgbImage } from './image.ts';
+import type { ImageSource } from './image.ts';
 
 /** 0-255 as they are, widened to float32 on the worker. */
 const AS_IS: PixelEncoding = { scale: [1], offset: [0], channelAxis: 3 };
-import { findSpec, floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings } from './detector.ts';
+import { findSpec, floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
 
 const INPUT = 'tower_0/images';
 const DETECTIONS = 'tower_0/detections';
@@ -36,9 +36,9 @@ export const centernet: DetectorCodec = {
 
     return {
       outputs: [DETECTIONS],
-      async preprocess(image: RgbImage) {
+      resample: (image: ImageSource) => letterboxTo(image, width),
+      toInputs({ rgb, frame }: Resampled) {
         // The model takes 0-255 floats as they are: 8-bit pixels, widened on the worker thread.
-        const { rgb, frame } = await letterboxTo(image, width);
         const tensor: Tensor = { type: 'float32', dims: [1, height, width, 3], data: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), pixels: AS_IS };
         return { inputs: { [INPUT]: tensor }, frame };
       },

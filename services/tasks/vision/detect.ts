@@ -3,7 +3,7 @@
  */
 import type { DetectOptions, DetectResult } from '../../core/contracts.ts';
 import { throwIfCancelled } from '../../core/errors.ts';
-import { decodeImage } from './image.ts';
+import { openImage } from './image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from './phases.ts';
 import { inferOptionsOf, whileAdmitted } from './run-options.ts';
@@ -22,12 +22,14 @@ export function createDetect(context: VisionContext): (image: Buffer, options?: 
       const settings = { ...resolveLimits(model.card, options.threshold, options.max), labels: model.card.labels };
 
       return await whileAdmitted(context, clock, options, async () => {
-        const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
-        const prepared = await clock.time('preprocess', () => model.bound.preprocess(decoded));
+        // Decoding is fused with the resize to the model's input: the full-size raster is never needed.
+        const resampled = await clock.time('decode', async () => model.bound.resample(await openImage(image, context.decodeLimits)));
+        const prepared = clock.timeSync('preprocess', () => model.bound.toInputs(resampled));
         const result = await context.repository.infer(name, model.version, prepared.inputs, inferOptionsOf(clock, options, model.bound.outputs));
         clock.addInference(result.timings);
         const detections = clock.timeSync('postprocess', () => model.bound.postprocess(result.outputs, prepared.frame, settings));
-        return { model: name, version: result.version, width: decoded.width, height: decoded.height, detections, timings: clock.finish() };
+        const { width, height } = resampled.frame;
+        return { model: name, version: result.version, width, height, detections, timings: clock.finish() };
       });
     } catch (error) {
       clock.finish(error);

@@ -3,7 +3,7 @@
  */
 import type { Detection, ModelSignature, Tensor, TensorSpec } from '../../core/contracts.ts';
 import { EdgeError } from '../../core/errors.ts';
-import type { RgbImage } from './image.ts';
+import type { ImageSource } from './image.ts';
 import type { Frame } from './pixels.ts';
 import { toImageBox, type Candidate } from './geometry.ts';
 
@@ -26,11 +26,20 @@ export interface PreparedInput {
   frame: Frame;
 }
 
+/** The image decoded and resized to a model's input: 8-bit RGB, and how it maps to the original. */
+export interface Resampled {
+  rgb: Buffer;
+  frame: Frame;
+}
+
 /** A detector bound to one loaded model's signature (tensor names and sizes resolved). */
 export interface BoundDetector {
   /** The outputs the post-processing reads; the runtime need not return others. */
   outputs: readonly string[];
-  preprocess(image: RgbImage): Promise<PreparedInput>;
+  /** Decodes and resizes the image to the model's input (libvips, off the main thread). */
+  resample(image: ImageSource): Promise<Resampled>;
+  /** Lays the resampled pixels out as the model's input tensors. */
+  toInputs(resampled: Resampled): PreparedInput;
   postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: DetectorSettings): Detection[];
 }
 

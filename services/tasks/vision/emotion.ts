@@ -10,7 +10,7 @@
 import type { Box, ModelSignature, Tensor } from '../../core/contracts.ts';
 import { cropTo } from './pixels.ts';
 import { squareCrop } from './geometry.ts';
-import type { RgbImage } from './image.ts';
+import type { ImageSource } from './image.ts';
 import { floatOutput, labelOf, unsuitable } from './detector.ts';
 
 /** FER2013 faces include some forehead and chin around what BlazeFace boxes. */
@@ -27,7 +27,7 @@ export interface BoundExpressionModel {
   batched: boolean;
   output: string;
   /** One input per model run: all faces in one tensor when batched, else one tensor per face. */
-  preprocess(image: RgbImage, faces: readonly Box[]): Promise<Record<string, Tensor>[]>;
+  preprocess(image: ImageSource, faces: readonly Box[]): Promise<Record<string, Tensor>[]>;
   /** One output tensor per run, in the order of preprocess' inputs. */
   postprocess(outputs: readonly Record<string, Tensor>[], faceCount: number, labels: readonly string[]): Expression[];
 }
@@ -67,7 +67,7 @@ export function bindEmotion(model: string, signature: ModelSignature): BoundExpr
   return {
     batched,
     output: output.name,
-    async preprocess(image: RgbImage, faces: readonly Box[]) {
+    async preprocess(image: ImageSource, faces: readonly Box[]) {
       const crops = await Promise.all(faces.map((face) => cropTo(image, squareCrop(face, CROP_SCALE, image.width, image.height), width, height)));
       const tensorOf = (selected: readonly Buffer[]): Record<string, Tensor> => {
         const data = new Float32Array(selected.length * plane);

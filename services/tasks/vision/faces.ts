@@ -24,8 +24,10 @@ export function createFaces(context: VisionContext): (image: Buffer, options?: F
       const settings = resolveLimits(detector.card, options.threshold, options.max);
 
       return await whileAdmitted(context, clock, options, async () => {
+        // The whole raster is decoded once: the face detector's input and every face crop come from it.
         const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
-        const prepared = await clock.time('preprocess', () => detector.bound.preprocess(decoded));
+        const resampled = await clock.time('preprocess', () => detector.bound.resample(decoded));
+        const prepared = clock.timeSync('preprocess', () => detector.bound.toInputs(resampled));
         const found = await context.repository.infer(detector.name, detector.version, prepared.inputs, inferOptionsOf(clock, options, detector.bound.outputs));
         clock.addInference(found.timings);
         const boxes = clock.timeSync('postprocess', () => detector.bound.postprocess(found.outputs, prepared.frame, settings));

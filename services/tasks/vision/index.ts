@@ -18,5 +18,5 @@ export function createVisionTasks({ repository, config }: VisionTasksDeps): Visi
   return { detect: createDetect(context), faces: createFaces(context) };
 }
 
-export { decodeImage, sniffImageFormat, type DecodedImage, type DecodeLimits, type ImageFormat } from './image.ts';
+export { decodeImage, openImage, sniffImageFormat, type DecodedImage, type DecodeLimits, type ImageFormat, type ImageSource } from './image.ts';
 export { DETECTOR_MODELS, EXPRESSION_MODEL, FACE_DETECTOR_MODEL } from './models.ts';

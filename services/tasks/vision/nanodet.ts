@@ -15,8 +15,8 @@
 import type { Detection, ModelSignature, PixelEncoding, Tensor, TensorSpec } from '../../core/contracts.ts';
 import { stretchTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
-import type { RgbImage } from './image.ts';
-import { floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings } from './detector.ts';
+import type { ImageSource } from './image.ts';
+import { floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
 
 const MEAN = [123.675, 116.28, 103.53] as const;
 const STD = [58.395, 57.12, 57.375] as const;
@@ -81,8 +81,8 @@ export function nanodetFor(classCount: number): DetectorCodec {
 
       return {
         outputs: levels.flatMap((level) => [level.scores, level.distributions]),
-        async preprocess(image: RgbImage) {
-          const { rgb, frame } = await stretchTo(image, size, size);
+        resample: (image: ImageSource) => stretchTo(image, size, size),
+        toInputs({ rgb, frame }: Resampled) {
           // Interleaved RGB -> planes (NCHW), still 8-bit; the worker applies (x - mean) / std per channel.
           const plane = size * size;
           const data = new Uint8Array(3 * plane);
