@@ -52,6 +52,12 @@ export const ConfigSchema = Type.Object({
      * so health checks and request I/O stay fast while every core runs a model.
      */
     workerNice: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
+    /**
+     * Run every new session once on zeros before it takes traffic: the first run allocates and picks
+     * kernels (several times slower than the next), and a model that cannot run is refused at load.
+     * Costs the memory of the first run at idle.
+     */
+    warmup: Type.Boolean({ default: true }),
     /** Per model: past this many waiting requests, answer 503 at once. */
     maxQueueSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 32 }),
     /** Per model: a request waiting longer than this fails with 503. */

@@ -10,5 +10,5 @@ export { OnnxRuntime, type OnnxRuntimeOptions, type RuntimeModelInfo } from './o
 
 /** A runtime with config.runtime.workers session workers of config.runtime.intraOpThreads cores each. */
 export function createRuntime(config: Pick<Readonly<Config>, 'runtime'>): OnnxRuntime {
-  return new OnnxRuntime({ workers: config.runtime.workers, intraOpThreads: config.runtime.intraOpThreads, workerNice: config.runtime.workerNice });
+  return new OnnxRuntime({ workers: config.runtime.workers, intraOpThreads: config.runtime.intraOpThreads, workerNice: config.runtime.workerNice, warmup: config.runtime.warmup });
 }

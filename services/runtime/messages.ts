@@ -7,6 +7,8 @@ import type { SerializedEdgeError } from '../core/errors.ts';
 
 export interface SessionSettings {
   intraOpThreads: number;
+  /** Run once on zeros before taking traffic (see session-worker.ts warmUp). */
+  warmup: boolean;
 }
 
 export interface LoadMessage {

@@ -31,6 +31,8 @@ export interface OnnxRuntimeOptions {
   intraOpThreads: number;
   /** Linux nice value of the session threads (0 = as the main thread). */
   workerNice?: number;
+  /** Run each new session once on zeros before it takes traffic (default true). */
+  warmup?: boolean;
 }
 
 /** What the runtime knows of a loaded model, beyond its signature (for logs, metrics, benches). */
@@ -140,7 +142,7 @@ export class OnnxRuntime implements ModelRuntime {
   readonly #settledListeners = new Set<() => void>();
 
   constructor(options: OnnxRuntimeOptions) {
-    const settings: SessionSettings = { intraOpThreads: options.intraOpThreads };
+    const settings: SessionSettings = { intraOpThreads: options.intraOpThreads, warmup: options.warmup ?? true };
     this.#pool = new WorkerPool({
       size: options.workers,
       settings,

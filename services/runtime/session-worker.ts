@@ -92,10 +92,35 @@ async function load(message: LoadMessage): Promise<FromWorker> {
     await session.release();
     throw error;
   }
+  if (message.settings.warmup) {
+    try {
+      await warmUp(session, signature);
+    } catch (error) {
+      await session.release();
+      throw new EdgeError('EDGE_ERR_MODEL_LOAD_FAILED', `${message.path} loads but fails to run: ${(error as Error).message}`, {
+        details: { path: message.path },
+      });
+    }
+  }
   const previous = sessions.get(message.key);
   sessions.set(message.key, session);
   if (previous) await previous.release();
   return { type: 'loaded', id: message.id, signature, rssDeltaBytes: process.memoryUsage.rss() - before };
+}
+
+/**
+ * One run on zeros (variable dims as 1) before the session takes traffic, as Triton's model warm-up:
+ * onnxruntime allocates its buffers and picks its kernels on the first run, which is several times
+ * slower than the next, and a model that loads but cannot run is refused here rather than later.
+ */
+async function warmUp(session: ort.InferenceSession, signature: ModelSignature): Promise<void> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of signature.inputs) {
+    if (spec.type === 'string') return; // no meaningful zero for text: skip the warm-up
+    const dims = spec.dims.map((dim) => (dim === -1 ? 1 : dim));
+    feeds[spec.name] = toOrt({ type: spec.type, dims, data: allocate(spec.type, dims.reduce((product, dim) => product * dim, 1)) });
+  }
+  await session.run(feeds);
 }
 
 async function unload(message: UnloadMessage): Promise<FromWorker> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../services/core/contracts.ts';
 import { loadConfig } from '../../services/core/config.ts';
 import { createRuntime, type OnnxRuntime } from '../../services/runtime/index.ts';
-import { codeOf, f32, fixture, sumInputs } from './helpers.ts';
+import { codeOf, f32, fixture, FIXTURES, sumInputs } from './helpers.ts';
 
 let runtime: OnnxRuntime;
 let scratch: string;
@@ -180,6 +180,24 @@ describe('runtime: failures', () => {
     expect(await codeOf(runtime.load({ ...fixture('missing'), path: path.join(scratch, 'missing.onnx') }))).toBe('EDGE_ERR_MODEL_LOAD_FAILED');
     expect(runtime.loadedModels().map((model) => model.name).sort()).toEqual(['int', 'reshape', 'sum']);
     expect((await runtime.infer('sum', '1', sumInputs(1, 1))).outputs.OUTPUT0!.dims).toEqual([1, 16]);
+  });
+
+  it('BAD CALL - a model that loads but cannot run is refused by the warm-up (EDGE_ERR_MODEL_LOAD_FAILED); others keep serving', async () => {
+    const unrunnable = path.join(FIXTURES, '..', 'unrunnable', 'model.onnx');
+    const failure = runtime.load({ ...fixture('unrunnable'), path: unrunnable });
+    await expect(failure).rejects.toThrow(/loads but fails to run/);
+    expect(await codeOf(runtime.load({ ...fixture('unrunnable'), path: unrunnable }))).toBe('EDGE_ERR_MODEL_LOAD_FAILED');
+    expect(runtime.loadedModels().map((model) => model.name)).not.toContain('unrunnable');
+    expect((await runtime.infer('sum', '1', sumInputs(1, 1))).outputs.OUTPUT0!.dims).toEqual([1, 16]);
+
+    // Without the warm-up the same file loads, and fails at its first request instead.
+    const cold = createRuntime(loadConfig({ runtime: { workers: 1, intraOpThreads: 1, warmup: false } }));
+    try {
+      await cold.load({ ...fixture('unrunnable'), path: unrunnable });
+      expect(await codeOf(cold.infer('unrunnable', '1', { INPUT0: f32([1, 16]) }))).toBe('EDGE_ERR_INFERENCE_FAILED');
+    } finally {
+      await cold.close();
+    }
   });
 
   it('BAD CALL - invalid load options -> EDGE_ERR_MODEL_LOAD_FAILED before touching a worker', async () => {
