@@ -3,7 +3,8 @@
  * subcommands here (up, device, link, camera ...).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, type ConfigInput } from '../core/config.ts';
+import { readFile } from 'node:fs/promises';
+import { loadConfig, mergeConfig, type ConfigInput } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
 import { startNode } from '../node.ts';
 
@@ -17,6 +18,19 @@ function integer(name: string, min: number, max: number) {
   };
 }
 
+async function readConfigFile(file: string): Promise<ConfigInput> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new EdgeError('EDGE_ERR_CONFIG_INVALID', `cannot read the configuration file ${file}: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new EdgeError('EDGE_ERR_CONFIG_INVALID', `the configuration file ${file} must hold a JSON object`);
+  }
+  return parsed as ConfigInput;
+}
+
 const program = new Command()
   .name('mec')
   .description('MEC ML inference offloading platform: edge inference service for image recognition')
@@ -25,19 +39,24 @@ const program = new Command()
 program
   .command('serve')
   .description('start one MEC node serving HTTP with its default models loaded')
-  .option('--port <port>', 'TCP port to listen on', integer('--port', 0, 65535), 8080)
-  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--config <file>', 'JSON file with any part of the configuration (services/core/config.ts); flags override it')
+  .option('--port <port>', 'TCP port to listen on (default: 8080)', integer('--port', 0, 65535))
+  .option('--host <host>', 'address to bind (default: 127.0.0.1)')
   .option('--workers <n>', 'inference worker threads (default: min(2, cores))', integer('--workers', 1, 64))
   .option('--intra-op-threads <n>', 'cores one inference may use', integer('--intra-op-threads', 1, 64))
   .option('--models <names>', 'comma-separated models to load at start (default: all default models)')
   .option('--repository <dir>', 'model repository folder (default: models/repository)')
   .option('--max-queue <n>', 'per-model queue bound; past it requests get 503', integer('--max-queue', 1, 100000))
-  .option('--log-level <level>', 'fatal|error|warn|info|debug|silent', 'info')
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (default: info)')
   .addHelpText('after', '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)')
   .action(async (options: Record<string, string | number | undefined>) => {
     const adminToken = process.env.MEC_ADMIN_TOKEN;
-    const input: ConfigInput = {
-      server: { port: options.port as number, host: options.host as string, ...(adminToken ? { adminToken } : {}) },
+    const flags: ConfigInput = {
+      server: {
+        ...(options.port === undefined ? {} : { port: options.port as number }),
+        ...(options.host === undefined ? {} : { host: String(options.host) }),
+        ...(adminToken ? { adminToken } : {}),
+      },
       runtime: {
         ...(options.workers === undefined ? {} : { workers: options.workers as number }),
         ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads as number }),
@@ -47,9 +66,10 @@ program
         ...(options.models === undefined ? {} : { load: String(options.models).split(',').map((name) => name.trim()).filter(Boolean) }),
         ...(options.repository === undefined ? {} : { repository: String(options.repository) }),
       },
-      log: { level: options.logLevel as never },
+      log: options.logLevel === undefined ? {} : { level: options.logLevel as never },
     };
-    const node = await startNode(loadConfig(input));
+    const fromFile = options.config === undefined ? {} : await readConfigFile(String(options.config));
+    const node = await startNode(loadConfig(mergeConfig(fromFile, flags)));
     process.stdout.write(`MEC node serving on ${node.url} (models: ${node.models.join(', ')}; docs: ${node.url}/docs)\n`);
     let closing = false;
     const stop = (signal: string) => {

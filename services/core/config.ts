@@ -120,10 +120,37 @@ function withSections(input: ConfigInput): Record<string, unknown> {
   return copy;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Deep merge of config inputs: objects merge key by key, anything else (arrays too) is replaced. */
+export function mergeConfig(base: ConfigInput, override: ConfigInput): ConfigInput {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (!isPlainObject(a) || !isPlainObject(b)) return b === undefined ? a : b;
+    const out: Record<string, unknown> = { ...a };
+    for (const [key, value] of Object.entries(b)) out[key] = merge(a[key], value);
+    return out;
+  };
+  return merge(base, override) as ConfigInput;
+}
+
+/** Keys the schema does not know (a typo would otherwise be dropped in silence), as /a/b paths. */
+function unknownKeys(schema: { properties?: Record<string, unknown> }, value: unknown, at = ''): string[] {
+  if (!schema.properties || !isPlainObject(value)) return [];
+  return Object.entries(value).flatMap(([key, inner]) => {
+    const child = schema.properties![key] as { properties?: Record<string, unknown> } | undefined;
+    return child === undefined ? [`${at}/${key}`] : unknownKeys(child, inner, `${at}/${key}`);
+  });
+}
+
 /** Validates once, fills defaults, freezes. Errors say which field and what is expected. */
 export function loadConfig(input: ConfigInput = {}): Readonly<Config> {
   const candidate = Value.Default(ConfigSchema, withSections(input));
-  const problems = [...Value.Errors(ConfigSchema, candidate)];
+  const problems = [
+    ...unknownKeys(ConfigSchema, input).map((path) => ({ path, message: 'unknown setting (see services/core/config.ts)' })),
+    ...Value.Errors(ConfigSchema, candidate),
+  ];
   if (problems.length > 0) {
     const lines = problems.slice(0, 10).map((problem) => `${problem.path || '/'}: ${problem.message}`);
     throw new EdgeError('EDGE_ERR_CONFIG_INVALID', `invalid configuration: ${lines.join('; ')}`, {

@@ -5,6 +5,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +81,22 @@ describe('mec command line', () => {
     const result = spawnSync(process.execPath, [MEC, 'serve', '--port', 'eighty'], { encoding: 'utf8' });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/--port must be an integer/);
+  });
+
+  it('BAD CALL - a configuration file with a typo or a bad value stops the start with EDGE_ERR_CONFIG_INVALID', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'mec-cli-'));
+    try {
+      const typo = path.join(folder, 'typo.json');
+      await writeFile(typo, JSON.stringify({ tasks: { maxWaitng: 5 } }));
+      const result = spawnSync(process.execPath, [MEC, 'serve', '--config', typo], { encoding: 'utf8', timeout: 60_000 });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/EDGE_ERR_CONFIG_INVALID.*\/tasks\/maxWaitng/);
+      const missing = spawnSync(process.execPath, [MEC, 'serve', '--config', path.join(folder, 'none.json')], { encoding: 'utf8', timeout: 60_000 });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/EDGE_ERR_CONFIG_INVALID: cannot read the configuration file/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('BAD CALL - an unknown model to load fails the start with its code, leaving no process behind', () => {

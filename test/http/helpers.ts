@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig, PROJECT_ROOT, type Config, type ConfigInput } from '../../services/core/config.ts';
+import { loadConfig, mergeConfig, PROJECT_ROOT, type Config, type ConfigInput } from '../../services/core/config.ts';
 import type { ModelRepository, ModelRuntime } from '../../services/core/contracts.ts';
 import { build } from '../../services/http/app.ts';
 import { createMetrics, type Metrics } from '../../services/metrics/metrics.ts';
@@ -25,22 +25,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-function merge(base: ConfigInput, extra: ConfigInput): ConfigInput {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(extra)) {
-    const current = out[key];
-    out[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object'
-        ? { ...(current as object), ...(value as object) }
-        : value;
-  }
-  return out as ConfigInput;
-}
-
 /** Builds the whole stack on the fixture models (sum, int, slow, reshape) unless told otherwise. */
 export async function startStack(overrides: ConfigInput = {}): Promise<Stack> {
   const config = loadConfig(
-    merge(
+    mergeConfig(
       {
         log: { level: 'silent' },
         runtime: { workers: 1 },
