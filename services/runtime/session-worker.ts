@@ -105,7 +105,8 @@ async function load(message: LoadMessage): Promise<FromWorker> {
   const previous = sessions.get(message.key);
   sessions.set(message.key, session);
   if (previous) await previous.release();
-  return { type: 'loaded', id: message.id, signature, rssDeltaBytes: process.memoryUsage.rss() - before };
+  // RSS is process-wide: other threads may free memory meanwhile, so a 'growth' below 0 reads as 0.
+  return { type: 'loaded', id: message.id, signature, rssDeltaBytes: Math.max(0, process.memoryUsage.rss() - before) };
 }
 
 /**
