@@ -159,12 +159,7 @@ export function rasterSource(image: RgbImage, format: ImageFormat): DecodedImage
   return {
     ...image,
     format,
-    async rasterize(shape) {
-      const { data } = await shape(sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }))
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      return data;
-    },
+    rasterize: (shape) => shape(sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })).raw().toBuffer(),
   };
 }
 
