@@ -6,7 +6,8 @@ import { throwIfCancelled } from '../../core/errors.ts';
 import { openImage } from './image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from './phases.ts';
-import { inferOptionsOf, whileAdmitted } from './run-options.ts';
+import { whileAdmitted } from './admitted.ts';
+import { inferOptionsOf } from './run-options.ts';
 import type { VisionContext } from './context.ts';
 
 export function createDetect(context: VisionContext): (image: Buffer, options?: DetectOptions) => Promise<DetectResult> {

@@ -155,7 +155,7 @@ export async function openImage(bytes: Uint8Array, limits: DecodeLimits): Promis
 }
 
 /** A raster already in memory as an ImageSource: pipelines read its pixels instead of decoding again. */
-export function rasterSource(image: RgbImage, format: ImageFormat): DecodedImage {
+function rasterSource(image: RgbImage, format: ImageFormat): DecodedImage {
   return {
     ...image,
     format,

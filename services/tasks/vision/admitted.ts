@@ -1,0 +1,27 @@
+/**
+ * Runs a vision request's work inside the admission gate (services/tasks/admission.ts).
+ */
+import { performance } from 'node:perf_hooks';
+import type { VisionContext } from './context.ts';
+import type { PhaseClock } from './phases.ts';
+
+/** Runs `work` once admitted to the vision pipeline; the wait counts as queue time. */
+export async function whileAdmitted<T>(
+  context: VisionContext,
+  clock: PhaseClock,
+  options: { timeoutMs?: number; signal?: AbortSignal },
+  work: () => Promise<T>,
+): Promise<T> {
+  const begin = performance.now();
+  const timeoutMs = clock.remainingMs(options.timeoutMs);
+  const release = await context.admission.admit({
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+  clock.addQueue(performance.now() - begin);
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
