@@ -8,6 +8,7 @@
  * that cannot be inferred soon is not started, memory stays flat under overload, and past the
  * bound the answer is an immediate 503 with Retry-After.
  */
+import type { Config } from '../core/config.ts';
 import { EdgeError, cancelledError } from '../core/errors.ts';
 
 export interface AdmissionOptions {
@@ -114,4 +115,13 @@ export class AdmissionGate {
       else this.#inside -= 1;
     };
   }
+}
+
+/** The node's gate from config: every task (vision, inspection) shares it, since they share the cores. */
+export function admissionGateFor(config: Readonly<Config>): AdmissionGate {
+  return new AdmissionGate({
+    concurrency: config.tasks.concurrency || 2 * config.runtime.workers,
+    maxWaiting: config.tasks.maxWaiting,
+    waitTimeoutMs: config.runtime.queueTimeoutMs,
+  });
 }

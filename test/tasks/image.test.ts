@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { decodeImage, openImage, sniffImageFormat, type DecodeLimits } from '../../services/tasks/vision/image.ts';
+import { decodeImage, openImage, sniffImageFormat, type DecodeLimits } from '../../services/tasks/common/image.ts';
 import { SVG, decompressionBomb, photo, storedRotated, truncated } from './images.ts';
 import { codeOf } from '../support/code-of.ts';
 

@@ -13,7 +13,7 @@
 import type { ModelSignature, PixelEncoding, Tensor } from '../../core/contracts.ts';
 import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, toImageBox, type Candidate } from './geometry.ts';
-import type { ImageSource } from './image.ts';
+import type { ImageSource } from '../common/image.ts';
 import { floatOutput, unsuitable, type PreparedInput, type Resampled } from './detector.ts';
 
 /** x / 127.5 - 1 (MediaPipe's range), widened to float32 on the worker. */

@@ -11,7 +11,7 @@
 import type { Detection, ModelSignature, PixelEncoding, Tensor } from '../../core/contracts.ts';
 import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
-import type { ImageSource } from './image.ts';
+import type { ImageSource } from '../common/image.ts';
 
 /** 0-255 as they are, widened to float32 on the worker. */
 const AS_IS: PixelEncoding = { scale: [1], offset: [0], channelAxis: 3 };

@@ -3,8 +3,8 @@
  */
 import type { ModelRepository } from '../../core/contracts.ts';
 import type { Config } from '../../core/config.ts';
-import { AdmissionGate } from '../admission.ts';
-import type { DecodeLimits } from './image.ts';
+import { admissionGateFor, type AdmissionGate } from '../admission.ts';
+import type { DecodeLimits } from '../common/image.ts';
 import { VisionModels } from './models.ts';
 
 export interface VisionContext {
@@ -12,20 +12,16 @@ export interface VisionContext {
   models: VisionModels;
   decodeLimits: DecodeLimits;
   defaultDetector: string;
-  /** Bounds how many vision requests decode and infer at once (the rest wait as bytes). */
+  /** Bounds how many task requests decode and infer at once (the rest wait as bytes); shared by the node's tasks. */
   admission: AdmissionGate;
 }
 
-export function createVisionContext(repository: ModelRepository, config: Readonly<Config>): VisionContext {
+export function createVisionContext(repository: ModelRepository, config: Readonly<Config>, admission = admissionGateFor(config)): VisionContext {
   return {
     repository,
     models: new VisionModels(repository),
     decodeLimits: { maxPixels: config.images.maxPixels, formats: config.images.formats },
     defaultDetector: config.models.defaultDetector,
-    admission: new AdmissionGate({
-      concurrency: config.tasks.concurrency || 2 * config.runtime.workers,
-      maxWaiting: config.tasks.maxWaiting,
-      waitTimeoutMs: config.runtime.queueTimeoutMs,
-    }),
+    admission,
   };
 }

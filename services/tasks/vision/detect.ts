@@ -3,11 +3,11 @@
  */
 import type { DetectOptions, DetectResult } from '../../core/contracts.ts';
 import { throwIfCancelled } from '../../core/errors.ts';
-import { openImage } from './image.ts';
+import { openImage } from '../common/image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
-import { PhaseClock } from './phases.ts';
-import { whileAdmitted } from './admitted.ts';
-import { inferOptionsOf } from './run-options.ts';
+import { PhaseClock } from '../common/phases.ts';
+import { whileAdmitted } from '../common/admitted.ts';
+import { inferOptionsOf } from '../common/run-options.ts';
 import type { VisionContext } from './context.ts';
 
 export function createDetect(context: VisionContext): (image: Buffer, options?: DetectOptions) => Promise<DetectResult> {
@@ -22,7 +22,7 @@ export function createDetect(context: VisionContext): (image: Buffer, options?: 
       clock.version = model.version;
       const settings = { ...resolveLimits(model.card, options.threshold, options.max), labels: model.card.labels };
 
-      return await whileAdmitted(context, clock, options, async () => {
+      return await whileAdmitted(context.admission, clock, options, async () => {
         // Decoding is fused with the resize to the model's input: the full-size raster is never needed.
         const resampled = await clock.time('decode', async () => model.bound.resample(await openImage(image, context.decodeLimits)));
         const prepared = clock.timeSync('preprocess', () => model.bound.toInputs(resampled));

@@ -3,7 +3,7 @@
  */
 import type { Detection, ModelSignature, Tensor, TensorSpec } from '../../core/contracts.ts';
 import { EdgeError } from '../../core/errors.ts';
-import type { ImageSource } from './image.ts';
+import type { ImageSource } from '../common/image.ts';
 import type { Frame } from './pixels.ts';
 import { toImageBox, type Candidate } from './geometry.ts';
 

@@ -10,7 +10,7 @@
 import type { Box, ModelSignature, Tensor } from '../../core/contracts.ts';
 import { cropTo } from './pixels.ts';
 import { squareCrop } from './geometry.ts';
-import type { ImageSource } from './image.ts';
+import type { ImageSource } from '../common/image.ts';
 import { floatOutput, labelOf, unsuitable } from './detector.ts';
 
 /** FER2013 faces include some forehead and chin around what BlazeFace boxes. */

@@ -4,11 +4,11 @@
  */
 import type { Face, FacesOptions, FacesResult, InferResult } from '../../core/contracts.ts';
 import { throwIfCancelled } from '../../core/errors.ts';
-import { decodeImage } from './image.ts';
+import { decodeImage } from '../common/image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
-import { PhaseClock } from './phases.ts';
-import { whileAdmitted } from './admitted.ts';
-import { inferOptionsOf } from './run-options.ts';
+import { PhaseClock } from '../common/phases.ts';
+import { whileAdmitted } from '../common/admitted.ts';
+import { inferOptionsOf } from '../common/run-options.ts';
 import type { VisionContext } from './context.ts';
 
 export function createFaces(context: VisionContext): (image: Buffer, options?: FacesOptions) => Promise<FacesResult> {
@@ -24,7 +24,7 @@ export function createFaces(context: VisionContext): (image: Buffer, options?: F
       clock.version = detector.version;
       const settings = resolveLimits(detector.card, options.threshold, options.max);
 
-      return await whileAdmitted(context, clock, options, async () => {
+      return await whileAdmitted(context.admission, clock, options, async () => {
         // The whole raster is decoded once: the face detector's input and every face crop come from it.
         const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
         const resampled = await clock.time('preprocess', () => detector.bound.resample(decoded));

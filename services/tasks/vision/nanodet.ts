@@ -15,7 +15,7 @@
 import type { Detection, ModelSignature, PixelEncoding, Tensor, TensorSpec } from '../../core/contracts.ts';
 import { stretchTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
-import type { ImageSource } from './image.ts';
+import type { ImageSource } from '../common/image.ts';
 import { floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
 
 const MEAN = [123.675, 116.28, 103.53] as const;

@@ -5,7 +5,7 @@
  */
 import type { Sharp } from 'sharp';
 import type { Box } from '../../core/contracts.ts';
-import type { ImageSource } from './image.ts';
+import type { ImageSource } from '../common/image.ts';
 
 /** How model-input pixels map back to the original image: original = (input - pad) / scale. */
 export interface Frame {
