@@ -1,15 +1,21 @@
 /**
  * The composition root of one MEC node: the only place that wires the layers together.
- * Start order: runtime -> repository (loads the models) -> vision tasks -> metrics -> HTTP.
- * Close order is the reverse: HTTP stops taking requests and drains, then the repository
- * (which closes the runtime and its workers), then metrics.
+ * Start order: runtime -> repository (loads the models) -> tasks (vision, inspection: one admission
+ * gate) -> camera hub -> metrics -> HTTP (with the WebSocket streams) -> MQTT camera bridge.
+ * Close order is the reverse: the MQTT bridge disconnects, HTTP stops taking requests and drains,
+ * the hub stops its cameras, then the repository (which closes the runtime and its workers), then
+ * metrics.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './core/config.ts';
 import { EdgeError } from './core/errors.ts';
 import { createRuntime } from './runtime/index.ts';
 import { createRepository } from './registry/index.ts';
+import { admissionGateFor } from './tasks/admission.ts';
 import { createVisionTasks } from './tasks/vision/index.ts';
+import { createInspectionTasks } from './tasks/inspection/index.ts';
+import { CameraHub } from './streams/camera-hub.ts';
+import { MqttCameraBridge } from './streams/mqtt-bridge.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { build } from './http/app.ts';
 
@@ -19,6 +25,8 @@ export interface RunningNode {
   /** Models that loaded and serve (a model that failed is listed by the repository index). */
   models: string[];
   app: FastifyInstance;
+  /** The camera streams: the hub, and the MQTT bridge when streams.mqtt.enabled. */
+  streams: { hub: CameraHub; mqtt: MqttCameraBridge | undefined };
   /** Graceful by default (drains queued work); idempotent. */
   close(options?: { force?: boolean }): Promise<void>;
 }
@@ -28,6 +36,8 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   let repository: Awaited<ReturnType<typeof createRepository>> | undefined;
   let metrics: ReturnType<typeof createMetrics> | undefined;
   let app: FastifyInstance | undefined;
+  let hub: CameraHub | undefined;
+  let bridge: MqttCameraBridge | undefined;
   try {
     repository = await createRepository({ config, runtime });
     // A name that is not in the repository at all is an operator's typo: refuse to start. A model
@@ -39,13 +49,37 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
         details: { missing, available: [...onDisk] },
       });
     }
-    const vision = createVisionTasks({ repository, config });
+    const admission = admissionGateFor(config);
+    const vision = createVisionTasks({ repository, config, admission });
+    const inspection = createInspectionTasks({ repository, config, admission });
+    hub = new CameraHub({
+      inspection,
+      maxCameras: config.streams.maxCameras,
+      idleTimeoutMs: config.streams.idleTimeoutMs,
+      frameTimeoutMs: config.server.defaultInferTimeoutMs,
+    });
     metrics = createMetrics({ runtime });
-    app = await build(config, { repository, runtime, vision, metrics });
+    const mqttStats = () => bridge?.stats() ?? { connected: false, unaddressable: 0, unpublished: 0 };
+    app = await build(config, { repository, runtime, vision, inspection, metrics, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
+    if (config.streams.mqtt.enabled) {
+      const { url, topicPrefix, username, password } = config.streams.mqtt;
+      // Connects in the background: a broker that is down delays nothing, mqtt.js keeps retrying.
+      bridge = new MqttCameraBridge({
+        url,
+        topicPrefix,
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+        maxFrameBytes: config.streams.maxFrameBytes,
+        hub,
+        log: app.log,
+      });
+    }
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
     // A node that cannot start leaves no worker threads or sockets behind.
+    await bridge?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
+    await hub?.close().catch(() => undefined);
     metrics?.close();
     await (repository ?? runtime).close({ force: true }).catch(() => undefined);
     throw error;
@@ -58,15 +92,20 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   const server = app;
   const models = repository;
   const registry = metrics;
+  const cameras = hub;
+  const mqttBridge = bridge;
 
   let closed: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     models: [...new Set(ready)],
     app: server,
+    streams: { hub: cameras, mqtt: mqttBridge },
     close(options = {}) {
       closed ??= (async () => {
+        await mqttBridge?.close();
         await server.close();
+        await cameras.close();
         await models.close(options);
         registry.close();
       })();

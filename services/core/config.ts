@@ -83,11 +83,34 @@ export const ConfigSchema = Type.Object({
       minItems: 1,
     }),
   }),
+  inspection: Type.Object({
+    /** Tiles one image may be cut into at the model's scale; larger images are scaled down to fit. */
+    maxTiles: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
+    /** Defect regions reported per image, strongest first. */
+    maxRegions: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  }),
+  streams: Type.Object({
+    mqtt: Type.Object({
+      /** Subscribe to camera frames on the broker (the node keeps serving HTTP while the broker is away). */
+      enabled: Type.Boolean({ default: true }),
+      url: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+      /** Frames arrive on <prefix>/{cameraId}/frames; results go to .../results and .../alerts. */
+      topicPrefix: Type.String({ default: 'mec/cameras', pattern: '^[^#+]+$' }),
+      username: Type.Optional(Type.String()),
+      password: Type.Optional(Type.String()),
+    }),
+    /** Cameras served at once over MQTT and WebSocket together; more get EDGE_ERR_STREAM_TOO_MANY_CAMERAS. */
+    maxCameras: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+    /** Largest frame accepted (bytes of the compressed image). */
+    maxFrameBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
+    /** An MQTT camera that sent nothing for this long is forgotten (its slot and metrics freed). */
+    idleTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000 }),
+  }),
   models: Type.Object({
     /** Folder of model folders, each with card.json and its versions. */
     repository: Type.String({ default: path.join(PROJECT_ROOT, 'models', 'repository') }),
     /** Models loaded at start. */
-    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion'] }),
+    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion', 'defect'] }),
     /** The model behind POST /v1/vision/detect when the request names none. */
     defaultDetector: Type.String({ default: 'centernet' }),
   }),
@@ -115,8 +138,9 @@ function deepFreeze<T>(value: T): T {
 function withSections(input: ConfigInput): Record<string, unknown> {
   // TypeBox fills defaults of nested objects only where the object exists.
   const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
-  for (const key of ['server', 'runtime', 'tasks', 'images', 'models', 'log'] as const) copy[key] ??= {};
+  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'models', 'log'] as const) copy[key] ??= {};
   (copy.runtime as Record<string, unknown>).batching ??= {};
+  (copy.streams as Record<string, unknown>).mqtt ??= {};
   return copy;
 }
 

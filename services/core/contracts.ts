@@ -301,3 +301,54 @@ export interface VisionTasks {
   detect(image: Buffer, options?: DetectOptions): Promise<DetectResult>;
   faces(image: Buffer, options?: FacesOptions): Promise<FacesResult>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Defect inspection
+// ---------------------------------------------------------------------------------------------
+
+export interface InspectOptions {
+  /** The surface the camera looks at (a surface of a loaded defect-inspection model). */
+  surface: string;
+  /** Image-level decision threshold (default: the surface's, from the model card). */
+  threshold?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface DefectRegion {
+  /** In the original image's pixels. */
+  box: Box;
+  /** The highest defect probability inside the region. */
+  score: number;
+}
+
+export interface InspectResult {
+  surface: string;
+  model: string;
+  version: string;
+  width: number;
+  height: number;
+  defective: boolean;
+  /** Image-level defect probability in [0, 1]. */
+  score: number;
+  threshold: number;
+  /** Where the defects are (empty when the image is not defective). */
+  regions: DefectRegion[];
+  timings: TaskTimings;
+}
+
+/** A surface the node can inspect, from the card of the model that covers it. */
+export interface SurfaceInfo {
+  name: string;
+  model: string;
+  version: string;
+  threshold: number;
+  /** Share of defect-free validation frames the threshold flags (from the card). */
+  falseAlarmRate: number | null;
+}
+
+export interface InspectionTasks {
+  inspect(image: Uint8Array, options: InspectOptions): Promise<InspectResult>;
+  /** Surfaces of the loaded defect-inspection models, sorted by name. */
+  surfaces(): SurfaceInfo[];
+}

@@ -41,10 +41,30 @@ export interface TaskEvent {
   totalMs: number;
 }
 
+/** What became of one camera frame (services/streams). */
+export interface StreamFrameEvent {
+  cameraId: string;
+  transport: 'mqtt' | 'websocket';
+  /** received: accepted into the camera's slot; dropped: superseded by a newer frame before inspection. */
+  outcome: 'received' | 'inspected' | 'dropped' | 'error';
+  defective?: boolean;
+  code?: string;
+  /** Capture (or arrival) to result, for inspected frames. */
+  frameToResultMs?: number;
+}
+
+/** A camera forgotten (idle or disconnected): its per-camera series can go. */
+export interface StreamCameraClosedEvent {
+  cameraId: string;
+  transport: 'mqtt' | 'websocket';
+}
+
 export const channels = {
   inference: diagnostics.channel('mec:runtime:inference'),
   rejection: diagnostics.channel('mec:runtime:rejection'),
   task: diagnostics.channel('mec:tasks:request'),
+  streamFrame: diagnostics.channel('mec:streams:frame'),
+  streamCameraClosed: diagnostics.channel('mec:streams:camera-closed'),
 } as const;
 
 export function publishInference(event: InferenceEvent): void {
@@ -57,4 +77,12 @@ export function publishRejection(event: RejectionEvent): void {
 
 export function publishTask(event: TaskEvent): void {
   if (channels.task.hasSubscribers) channels.task.publish(event);
+}
+
+export function publishStreamFrame(event: StreamFrameEvent): void {
+  if (channels.streamFrame.hasSubscribers) channels.streamFrame.publish(event);
+}
+
+export function publishStreamCameraClosed(event: StreamCameraClosedEvent): void {
+  if (channels.streamCameraClosed.hasSubscribers) channels.streamCameraClosed.publish(event);
 }

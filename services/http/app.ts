@@ -19,6 +19,8 @@ import { sendError } from './http-errors.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { v2Routes } from './routes/v2.ts';
 import { visionRoutes } from './routes/vision.ts';
+import { inspectRoutes } from './routes/inspect.ts';
+import { streamRoutes } from './routes/streams.ts';
 import { SERVER_NAME, SERVER_VERSION } from './routes/v2-server.ts';
 
 export type { HttpDeps } from './deps.ts';
@@ -84,7 +86,7 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
       info: {
         title: `${SERVER_NAME} edge API`,
         version: SERVER_VERSION,
-        description: 'Vision tasks (/v1), the Open Inference Protocol with Triton extensions (/v2), metrics. Error codes: docs/errors.md.',
+        description: 'Vision and defect-inspection tasks (/v1), camera streams (/v1/streams, WebSocket), the Open Inference Protocol with Triton extensions (/v2), metrics. Error codes: docs/errors.md.',
       },
     },
   });
@@ -92,6 +94,8 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
 
   const routeOptions: RouteOptions = { config, deps };
   await app.register(visionRoutes, routeOptions);
+  await app.register(inspectRoutes, routeOptions);
+  await app.register(streamRoutes, routeOptions);
   await app.register(v2Routes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
   return app;

@@ -10,7 +10,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RuntimeUtilisation } from '../core/contracts.ts';
-import { channels, type InferenceEvent, type RejectionEvent, type TaskEvent } from '../core/events.ts';
+import { channels, type InferenceEvent, type RejectionEvent, type StreamCameraClosedEvent, type StreamFrameEvent, type TaskEvent } from '../core/events.ts';
 
 export interface MetricsOptions {
   /** Read on every scrape for the pool gauges. */
@@ -41,6 +41,8 @@ export const PHASES = ['decode', 'preprocess', 'queue', 'infer', 'postprocess', 
 
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const US_PER_MS = 1000;
+
+const STREAM_OUTCOMES: readonly StreamFrameEvent['outcome'][] = ['received', 'inspected', 'dropped', 'error'];
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
@@ -107,6 +109,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const inFlight = new Gauge({ name: 'mec_http_requests_in_flight', help: 'HTTP requests being served now', registers });
 
+  // --- Camera streams (label cardinality bounded by streams.maxCameras; series go with the camera) ---
+  const streamFrames = new Counter({
+    name: 'mec_stream_frames_total',
+    help: 'Camera frames by outcome: received, inspected, dropped (superseded by a newer frame), error',
+    labelNames: ['camera', 'transport', 'outcome'],
+    registers,
+  });
+  const streamDefects = new Counter({ name: 'mec_stream_defects_total', help: 'Camera frames found defective', labelNames: ['camera', 'transport'], registers });
+  const streamErrors = new Counter({ name: 'mec_stream_errors_total', help: 'Camera frames answered with an error, by code', labelNames: ['camera', 'transport', 'code'], registers });
+  const errorCodesOf = new Map<string, Set<string>>();
+  const streamLatency = new Histogram({
+    name: 'mec_stream_frame_to_result_seconds',
+    help: 'Capture (or arrival) of a frame to its result being sent',
+    labelNames: ['camera', 'transport'],
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+
   // --- Worker pool, read at scrape time --------------------------------------------------------
   const runtime = options.runtime;
   const utilisation = (): RuntimeUtilisation => runtime?.utilisation() ?? { workers: 0, busyWorkers: 0, queued: 0 };
@@ -159,9 +179,39 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     };
     for (const phase of PHASES) phaseSeconds.observe({ task: event.task, model: event.model, phase }, seconds[phase] / 1000);
   };
-  channels.inference.subscribe(onInference);
-  channels.rejection.subscribe(onRejection);
-  channels.task.subscribe(onTask);
+  const onStreamFrame = (message: unknown): void => {
+    const event = message as StreamFrameEvent;
+    const labels = { camera: event.cameraId, transport: event.transport };
+    streamFrames.inc({ ...labels, outcome: event.outcome });
+    if (event.outcome === 'error') {
+      const code = event.code ?? 'EDGE_ERR_INTERNAL';
+      streamErrors.inc({ ...labels, code });
+      const key = `${event.transport}:${event.cameraId}`;
+      errorCodesOf.set(key, (errorCodesOf.get(key) ?? new Set()).add(code));
+    }
+    if (event.outcome !== 'inspected') return;
+    if (event.defective) streamDefects.inc(labels);
+    if (event.frameToResultMs !== undefined) streamLatency.observe(labels, Math.max(0, event.frameToResultMs) / 1000);
+  };
+  const onStreamCameraClosed = (message: unknown): void => {
+    const { cameraId, transport } = message as StreamCameraClosedEvent;
+    const labels = { camera: cameraId, transport };
+    // prom-client removes a series only by its full label set.
+    for (const outcome of STREAM_OUTCOMES) streamFrames.remove({ ...labels, outcome });
+    const key = `${transport}:${cameraId}`;
+    for (const code of errorCodesOf.get(key) ?? []) streamErrors.remove({ ...labels, code });
+    errorCodesOf.delete(key);
+    streamDefects.remove(labels);
+    streamLatency.remove(labels);
+  };
+  const subscriptions: [{ subscribe(fn: (message: unknown) => void): void; unsubscribe(fn: (message: unknown) => void): unknown }, (message: unknown) => void][] = [
+    [channels.inference, onInference],
+    [channels.rejection, onRejection],
+    [channels.task, onTask],
+    [channels.streamFrame, onStreamFrame],
+    [channels.streamCameraClosed, onStreamCameraClosed],
+  ];
+  for (const [channel, listener] of subscriptions) channel.subscribe(listener);
 
   let closed = false;
   return {
@@ -177,9 +227,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     close() {
       if (closed) return;
       closed = true;
-      channels.inference.unsubscribe(onInference);
-      channels.rejection.unsubscribe(onRejection);
-      channels.task.unsubscribe(onTask);
+      for (const [channel, listener] of subscriptions) channel.unsubscribe(listener);
     },
   };
 }

@@ -11,6 +11,9 @@ import { createMetrics, type Metrics } from '../../services/metrics/metrics.ts';
 import { createRepository } from '../../services/registry/index.ts';
 import { createRuntime } from '../../services/runtime/index.ts';
 import { createVisionTasks } from '../../services/tasks/vision/index.ts';
+import { createInspectionTasks } from '../../services/tasks/inspection/index.ts';
+import { admissionGateFor } from '../../services/tasks/admission.ts';
+import { CameraHub } from '../../services/streams/camera-hub.ts';
 
 export const FIXTURE_REPOSITORY = path.join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'repository');
 export const MODEL_REPOSITORY = path.join(PROJECT_ROOT, 'models', 'repository');
@@ -42,9 +45,12 @@ export async function startStack(overrides: ConfigInput = {}): Promise<Stack> {
   const repository = await createRepository({ config, runtime });
   const missing = config.models.load.filter((name) => !repository.isReady(name));
   if (missing.length > 0) throw new Error(`models not ready: ${JSON.stringify(repository.index().filter((e) => missing.includes(e.name)))}`);
-  const vision = createVisionTasks({ repository, config });
+  const admission = admissionGateFor(config);
+  const vision = createVisionTasks({ repository, config, admission });
+  const inspection = createInspectionTasks({ repository, config, admission });
+  const hub = new CameraHub({ inspection, maxCameras: config.streams.maxCameras, idleTimeoutMs: config.streams.idleTimeoutMs, frameTimeoutMs: config.server.defaultInferTimeoutMs });
   const metrics = createMetrics({ runtime, defaultMetrics: false });
-  const app = await build(config, { repository, runtime, vision, metrics });
+  const app = await build(config, { repository, runtime, vision, inspection, metrics, streams: { hub } });
   await app.ready();
   let closed: Promise<void> | undefined;
   return {
@@ -56,6 +62,7 @@ export async function startStack(overrides: ConfigInput = {}): Promise<Stack> {
     close() {
       closed ??= (async () => {
         await app.close();
+        await hub.close();
         metrics.close();
         // The repository closes the runtime too; close() is idempotent, so this is belt and braces.
         await repository.close({ force: true });

@@ -1,0 +1,91 @@
+/**
+ * Every camera the node serves, over any transport: a bounded set of CameraStreams bound to the
+ * inspection task. MQTT cameras are opened on their first frame and forgotten when idle; a
+ * WebSocket camera lives as long as its socket (a second socket with the same id replaces the first).
+ */
+import type { InspectionTasks } from '../core/contracts.ts';
+import { EdgeError } from '../core/errors.ts';
+import { publishStreamCameraClosed } from '../core/events.ts';
+import { assertCameraId } from './camera-id.ts';
+import { CameraStream, type CameraSink, type CameraStats } from './camera-stream.ts';
+import type { StreamTransport } from './messages.ts';
+
+export interface CameraHubOptions {
+  inspection: InspectionTasks;
+  maxCameras: number;
+  /** A camera (MQTT) that sent nothing for this long is forgotten. */
+  idleTimeoutMs: number;
+  /** Deadline of one frame's inspection. */
+  frameTimeoutMs: number;
+}
+
+const RETRY_AFTER_SECONDS = 5;
+
+export class CameraHub {
+  readonly #streams = new Map<string, CameraStream>();
+  readonly #options: CameraHubOptions;
+  readonly #sweeper: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: CameraHubOptions) {
+    this.#options = options;
+    this.#sweeper = setInterval(() => this.#forgetIdle(), Math.max(250, Math.floor(options.idleTimeoutMs / 4)));
+    this.#sweeper.unref();
+  }
+
+  /** The camera's stream, opened if new. Throws EDGE_ERR_STREAM_CAMERA_ID_INVALID, EDGE_ERR_STREAM_TOO_MANY_CAMERAS, EDGE_ERR_SHUTTING_DOWN. */
+  open(cameraId: string, transport: StreamTransport, sink: CameraSink, options: { replace?: boolean } = {}): CameraStream {
+    assertCameraId(cameraId);
+    if (this.#closed) throw new EdgeError('EDGE_ERR_SHUTTING_DOWN', 'the node is shutting down', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    const key = `${transport}:${cameraId}`;
+    const existing = this.#streams.get(key);
+    if (existing !== undefined && !options.replace) return existing;
+    if (existing !== undefined) void this.#forget(key, existing);
+    if (this.#streams.size >= this.#options.maxCameras) {
+      throw new EdgeError('EDGE_ERR_STREAM_TOO_MANY_CAMERAS', `the node serves ${this.#options.maxCameras} cameras already (streams.maxCameras)`, {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+        details: { maxCameras: this.#options.maxCameras },
+      });
+    }
+    const { inspection, frameTimeoutMs } = this.#options;
+    const stream = new CameraStream(cameraId, transport, (frame, signal) => inspection.inspect(frame.bytes, { surface: frame.surface, timeoutMs: frameTimeoutMs, signal }), sink);
+    this.#streams.set(key, stream);
+    return stream;
+  }
+
+  /** The stream of a camera if it is open. */
+  get(cameraId: string, transport: StreamTransport): CameraStream | undefined {
+    return this.#streams.get(`${transport}:${cameraId}`);
+  }
+
+  /** Closes a camera's stream (a socket gone); only `stream` itself, not a newer one that replaced it. */
+  async release(stream: CameraStream): Promise<void> {
+    const key = `${stream.transport}:${stream.cameraId}`;
+    if (this.#streams.get(key) === stream) await this.#forget(key, stream);
+    else await stream.close();
+  }
+
+  stats(): CameraStats[] {
+    return [...this.#streams.values()].map((stream) => stream.stats()).sort((a, b) => a.camera_id.localeCompare(b.camera_id) || a.transport.localeCompare(b.transport));
+  }
+
+  /** Stops taking frames, aborts inspections in flight, waits for them. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await Promise.all([...this.#streams.entries()].map(([key, stream]) => this.#forget(key, stream)));
+  }
+
+  async #forget(key: string, stream: CameraStream): Promise<void> {
+    this.#streams.delete(key);
+    await stream.close();
+    publishStreamCameraClosed({ cameraId: stream.cameraId, transport: stream.transport });
+  }
+
+  #forgetIdle(): void {
+    const before = Date.now() - this.#options.idleTimeoutMs;
+    for (const [key, stream] of this.#streams) {
+      if (stream.transport === 'mqtt' && stream.lastActivity < before) void this.#forget(key, stream);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Cameras over MQTT (docs/streams.md): frames arrive on `<prefix>/{cameraId}/frames` with the image
+ * as payload and `frame-id`, `captured-at`, `surface` as MQTT v5 user properties; every answer goes
+ * to `<prefix>/{cameraId}/results`, defective frames also to `<prefix>/{cameraId}/alerts`.
+ *
+ * The broker may come and go: mqtt.js reconnects and resubscribes on its own, and the node keeps
+ * serving HTTP meanwhile. Answers are published only while connected (dropped and counted
+ * otherwise), so an absent broker never grows an unbounded outgoing queue in this process.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt-packet';
+import { EdgeError } from '../core/errors.ts';
+import type { CameraHub } from './camera-hub.ts';
+import { isValidCameraId } from './camera-id.ts';
+import { checkFrameId, errorMessage, isErrorMessage, parseCapturedAt, type CameraFrame, type CameraMessage } from './messages.ts';
+
+export interface MqttBridgeOptions {
+  url: string;
+  topicPrefix: string;
+  username?: string;
+  password?: string;
+  maxFrameBytes: number;
+  hub: CameraHub;
+  log: { warn(object: object, message: string): void; info(object: object, message: string): void };
+}
+
+export interface MqttBridgeStats {
+  connected: boolean;
+  /** Messages on the frames topic that named no valid camera: counted and dropped (no topic to answer on). */
+  unaddressable: number;
+  /** Answers not published because the broker was away. */
+  unpublished: number;
+}
+
+/** One user property as a string (MQTT v5 allows repeats; the first wins). */
+function property(packet: IPublishPacket, name: string): string | undefined {
+  const value = packet.properties?.userProperties?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export class MqttCameraBridge {
+  readonly #options: MqttBridgeOptions;
+  readonly #client: MqttClient;
+  readonly #framesTopic: string;
+  #unaddressable = 0;
+  #unpublished = 0;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: MqttBridgeOptions) {
+    this.#options = options;
+    this.#framesTopic = `${options.topicPrefix}/+/frames`;
+    const clientOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId: `mec-node-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+      resubscribe: true,
+      queueQoSZero: false,
+      // Frames past twice the limit are not even delivered; those in between get an error answer.
+      properties: { maximumPacketSize: options.maxFrameBytes * 2 + 64 * 1024 },
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+    };
+    this.#client = mqtt.connect(options.url, clientOptions);
+    this.#client.on('connect', () => {
+      options.log.info({ url: options.url }, 'MQTT broker connected');
+      // Frames are perishable (the newest wins): QoS 0, nothing queued at the broker for us.
+      this.#client.subscribe(this.#framesTopic, { qos: 0 }, (error) => {
+        if (error) options.log.warn({ err: error }, 'MQTT subscribe failed');
+      });
+    });
+    this.#client.on('error', (error) => options.log.warn({ err: error, url: options.url }, 'MQTT error'));
+    this.#client.on('offline', () => options.log.warn({ url: options.url }, 'MQTT broker unreachable; reconnecting'));
+    this.#client.on('message', (topic, payload, packet) => this.#onFrame(topic, payload, packet));
+  }
+
+  stats(): MqttBridgeStats {
+    return { connected: this.#client.connected, unaddressable: this.#unaddressable, unpublished: this.#unpublished };
+  }
+
+  /** Resolves once the first connection is up (for tests and start-up logs); rejects after timeoutMs. */
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.#client.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#client.off('connect', onConnect);
+        reject(new Error(`MQTT broker ${this.#options.url} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onConnect = (): void => {
+        clearTimeout(timer);
+        // The subscription is sent on connect; its SUBACK follows before any frame can be routed to us.
+        this.#client.subscribe(this.#framesTopic, { qos: 0 }, () => resolve());
+      };
+      this.#client.once('connect', onConnect);
+    });
+  }
+
+  /** Disconnects (idempotent). */
+  close(): Promise<void> {
+    this.#closed ??= this.#client.endAsync().then(() => undefined);
+    return this.#closed;
+  }
+
+  #onFrame(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const prefix = `${this.#options.topicPrefix}/`;
+    const cameraId = topic.startsWith(prefix) && topic.endsWith('/frames') ? topic.slice(prefix.length, -'/frames'.length) : '';
+    if (!isValidCameraId(cameraId)) {
+      this.#unaddressable += 1;
+      return;
+    }
+    let stream;
+    try {
+      stream = this.#options.hub.open(cameraId, 'mqtt', (message) => this.#answer(cameraId, message));
+    } catch (error) {
+      // Too many cameras or shutting down: the camera still learns why on its results topic.
+      this.#answer(cameraId, errorMessage(cameraId, { frameId: property(packet, 'frame-id')?.slice(0, 128) }, error));
+      return;
+    }
+    const frameId = property(packet, 'frame-id');
+    const capturedAtText = property(packet, 'captured-at');
+    try {
+      const frame: CameraFrame = {
+        frameId: checkFrameId(frameId ?? ''),
+        capturedAt: capturedAtText === undefined ? Date.now() : parseCapturedAt(capturedAtText),
+        surface: requireSurface(property(packet, 'surface')),
+        bytes: payload,
+      };
+      if (payload.byteLength > this.#options.maxFrameBytes) {
+        throw new EdgeError('EDGE_ERR_STREAM_FRAME_TOO_LARGE', `frame of ${payload.byteLength} bytes; the limit is ${this.#options.maxFrameBytes} (streams.maxFrameBytes)`);
+      }
+      stream.offer(frame);
+    } catch (error) {
+      stream.refuse({ ...(frameId === undefined ? {} : { frameId: frameId.slice(0, 128) }) }, error);
+    }
+  }
+
+  #answer(cameraId: string, message: CameraMessage): void {
+    if (!this.#client.connected) {
+      this.#unpublished += 1;
+      return;
+    }
+    const body = JSON.stringify(message);
+    const base = `${this.#options.topicPrefix}/${cameraId}`;
+    this.#client.publish(`${base}/results`, body, { qos: 1 });
+    if (!isErrorMessage(message) && message.defective) this.#client.publish(`${base}/alerts`, body, { qos: 1 });
+  }
+}
+
+function requireSurface(value: string | undefined): string {
+  if (value === undefined || value.length === 0 || value.length > 256) {
+    throw new EdgeError('EDGE_ERR_STREAM_METADATA_INVALID', 'a frame needs the MQTT v5 user property "surface" (GET /v1/inspect/surfaces)');
+  }
+  return value;
+}

@@ -1,0 +1,93 @@
+/**
+ * The defect model's tensors. Contract (models/repository/defect/card.json): input `image`
+ * [n, 3, S, S] RGB in [0, 1]; outputs `defect_map` [n, 1, S/k, S/k] per-cell defect probability
+ * at stride k, and `score` [n] the tile's defect probability. Tiles travel as 8-bit pixels and are
+ * widened to float on the worker (Tensor.pixels): a quarter of the bytes across threads.
+ */
+import type { ModelSignature, Tensor } from '../../core/contracts.ts';
+import { EdgeError } from '../../core/errors.ts';
+import type { Grid } from './regions.ts';
+import type { TilePlan } from './tiling.ts';
+
+export const INPUT = 'image';
+export const MAP_OUTPUT = 'defect_map';
+export const SCORE_OUTPUT = 'score';
+
+export interface BoundDefectModel {
+  /** Tile side in pixels. */
+  tileSize: number;
+  /** Pixels per defect-map cell. */
+  stride: number;
+  outputs: readonly string[];
+}
+
+function unsuitable(model: string, why: string): EdgeError {
+  return new EdgeError('EDGE_ERR_MODEL_UNSUITABLE', `model ${model} cannot serve defect inspection: ${why}`, { details: { model } });
+}
+
+/** Checks the signature against the contract and reads the tile size and stride from it. */
+export function bindDefectModel(model: string, signature: ModelSignature): BoundDefectModel {
+  const input = signature.inputs.find((spec) => spec.name === INPUT);
+  const map = signature.outputs.find((spec) => spec.name === MAP_OUTPUT);
+  const score = signature.outputs.find((spec) => spec.name === SCORE_OUTPUT);
+  if (!input || input.type !== 'float32' || input.dims.length !== 4 || input.dims[1] !== 3) throw unsuitable(model, `needs a float32 input "${INPUT}" [n, 3, S, S]`);
+  const tileSize = input.dims[2]!;
+  if (tileSize <= 0 || input.dims[3] !== tileSize) throw unsuitable(model, `input "${INPUT}" must be square with fixed sides, got ${JSON.stringify(input.dims)}`);
+  if (!map || map.type !== 'float32' || map.dims.length !== 4 || map.dims[1] !== 1) throw unsuitable(model, `needs a float32 output "${MAP_OUTPUT}" [n, 1, h, w]`);
+  const cells = map.dims[2]!;
+  if (cells <= 0 || map.dims[3] !== cells || tileSize % cells !== 0) throw unsuitable(model, `output "${MAP_OUTPUT}" must be a square grid dividing the tile, got ${JSON.stringify(map.dims)}`);
+  if (!score || score.type !== 'float32' || score.dims.length !== 1) throw unsuitable(model, `needs a float32 output "${SCORE_OUTPUT}" [n]`);
+  return { tileSize, stride: tileSize / cells, outputs: [MAP_OUTPUT, SCORE_OUTPUT] };
+}
+
+/** Cuts the tiles out of the scaled RGB raster (interleaved) into one planar batch [n, 3, S, S]. */
+export function tilesToInput(rgb: Buffer, plan: TilePlan, tileSize: number): Tensor {
+  const plane = tileSize * tileSize;
+  const data = new Uint8Array(plan.tiles.length * 3 * plane);
+  plan.tiles.forEach((tile, index) => {
+    const base = index * 3 * plane;
+    for (let row = 0; row < tileSize; row += 1) {
+      let source = ((tile.y + row) * plan.scaledWidth + tile.x) * 3;
+      let target = base + row * tileSize;
+      for (let column = 0; column < tileSize; column += 1, source += 3, target += 1) {
+        data[target] = rgb[source]!;
+        data[target + plane] = rgb[source + 1]!;
+        data[target + 2 * plane] = rgb[source + 2]!;
+      }
+    }
+  });
+  const unit = 1 / 255;
+  return { type: 'float32', dims: [plan.tiles.length, 3, tileSize, tileSize], data, pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } };
+}
+
+function floats(outputs: Record<string, Tensor>, name: string, length: number): Float32Array {
+  const tensor = outputs[name];
+  if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length !== length) {
+    const got = tensor ? `${tensor.type} with ${tensor.data.length} elements` : 'nothing';
+    throw new EdgeError('EDGE_ERR_INFERENCE_FAILED', `output ${name}: expected ${length} float32 values, got ${got}`);
+  }
+  return tensor.data;
+}
+
+/** The tiles' maps stitched onto the scaled image's grid (overlaps keep the larger value), and the largest tile score. */
+export function stitch(outputs: Record<string, Tensor>, plan: TilePlan, bound: BoundDefectModel): { grid: Grid; score: number } {
+  const cells = bound.tileSize / bound.stride;
+  const maps = floats(outputs, MAP_OUTPUT, plan.tiles.length * cells * cells);
+  const scores = floats(outputs, SCORE_OUTPUT, plan.tiles.length);
+  const width = plan.scaledWidth / bound.stride;
+  const height = plan.scaledHeight / bound.stride;
+  const values = new Float32Array(width * height);
+  plan.tiles.forEach((tile, index) => {
+    const offsetX = tile.x / bound.stride;
+    const offsetY = tile.y / bound.stride;
+    for (let row = 0; row < cells; row += 1) {
+      for (let column = 0; column < cells; column += 1) {
+        const target = (offsetY + row) * width + offsetX + column;
+        values[target] = Math.max(values[target]!, maps[index * cells * cells + row * cells + column]!);
+      }
+    }
+  });
+  let score = 0;
+  for (const value of scores) score = Math.max(score, value);
+  return { grid: { width, height, values }, score: Math.min(1, Math.max(0, score)) };
+}
