@@ -1,12 +1,14 @@
 /**
- * The `mec` command: `mec serve` starts one MEC node with its default models. Later capabilities add
- * subcommands here (up, device, link, camera ...).
+ * The `mec` command: `mec serve` starts one MEC node with its default models; `mec camera simulate`
+ * streams production-line camera frames to a node. Later capabilities add subcommands here (up,
+ * device, link ...).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, mergeConfig, type ConfigInput } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
 import { startNode } from '../node.ts';
+import { registerCameraCommands } from './camera.ts';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -33,7 +35,7 @@ async function readConfigFile(file: string): Promise<ConfigInput> {
 
 const program = new Command()
   .name('mec')
-  .description('MEC ML inference offloading platform: edge inference service for image recognition')
+  .description('MEC ML inference offloading platform: edge inference for image recognition and defect inspection')
   .showHelpAfterError();
 
 program
@@ -85,6 +87,8 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+registerCameraCommands(program);
 
 try {
   await program.parseAsync(process.argv);
