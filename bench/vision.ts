@@ -15,12 +15,11 @@
  * Options (env): BENCH_SECONDS (per closed-loop phase, default 8), BENCH_RAW_RUNS (default 40),
  * BENCH_WORKERS and BENCH_INTRA_OP (default: the node's defaults, 2 workers x 1 thread here).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import os from 'node:os';
-import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { Pool } from 'undici';
@@ -29,6 +28,7 @@ import { createRuntime } from '../services/runtime/index.ts';
 import { createRepository } from '../services/registry/index.ts';
 import { createVisionTasks } from '../services/tasks/vision/index.ts';
 import { closedLoop, type ClosedLoopResult } from './lib/closed-loop.ts';
+import { rssMb, startServer, type ServerProcess } from './lib/node-process.ts';
 import { median, summarize } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
 
@@ -80,37 +80,6 @@ async function inProcessPipeline(): Promise<ClosedLoopResult[]> {
   }
 }
 
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-}
-
-async function startServer(): Promise<ServerProcess> {
-  const args = ['serve', '--port', '0', '--models', 'centernet,nanodet', '--log-level', 'warn'];
-  args.push('--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads));
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/mec.js'), ...args], {
-    // As `npm start` runs the node (see package.json): fewer glibc malloc arenas, less RSS.
-    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  for await (const line of lines) {
-    const match = /serving on (http:\/\/\S+)/.exec(line);
-    if (match) {
-      clearTimeout(timer);
-      return { child, url: match[1] as string };
-    }
-  }
-  throw new Error('the node exited before it served');
-}
-
-function rssMb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
-  return { rss: field('VmRSS'), peak: field('VmHWM') };
-}
-
 async function detectOverHttp(pool: Pool, body: Buffer): Promise<void> {
   const response = await pool.request({ method: 'POST', path: '/v1/vision/detect?model=centernet', body, headers: { 'content-type': 'image/jpeg' } });
   const text = await response.body.text();
@@ -158,7 +127,7 @@ async function main(): Promise<void> {
   process.stdout.write(`bench:vision - CenterNet, ${config.runtime.workers} workers x ${config.runtime.intraOpThreads} intra-op thread(s), ${SECONDS}s per phase\n`);
   const raw = await rawSessionRun();
   const pipeline = await inProcessPipeline();
-  const server = await startServer();
+  const server = await startServer(['--port', '0', '--models', 'centernet,nanodet', '--log-level', 'warn', '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
   os.setPriority(config.runtime.workerNice);
   let http: Awaited<ReturnType<typeof overHttp>>;
   try {

@@ -7,7 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFECT_TYPES, type DefectType } from '../client/camera/defects.ts';
 import { SURFACES } from '../client/camera/frames.ts';
-import { formatProgress, formatReport, simulateCameras } from '../client/camera/simulate.ts';
+import { formatProgress, formatReport, simulateCameras, type SimulationOptions } from '../client/camera/simulate.ts';
 
 function number(name: string, min: number, max: number, integer: boolean) {
   return (value: string): number => {
@@ -26,26 +26,12 @@ function defectTypes(value: string): DefectType[] {
   return types as DefectType[];
 }
 
-interface SimulateFlags {
-  fps: number;
-  surface: string;
-  defectRate: number;
-  count?: number;
-  cameraId?: string;
-  cameras?: number;
-  mqtt?: string;
-  ws?: string;
-  size?: number;
-  seed?: number;
-  timeoutMs?: number;
-  format?: 'jpeg' | 'png';
-  quality?: number;
+/** What commander parses: the simulation's options under their flag names, plus output flags. */
+type SimulateFlags = Omit<SimulationOptions, 'qos' | 'textureFile' | 'signal' | 'drainSignal' | 'recordFrames'> & {
   qos?: number;
-  distinctFrames?: number;
-  defectTypes?: DefectType[];
   texture?: string;
   json?: boolean;
-}
+};
 
 export function registerCameraCommands(program: Command): void {
   const camera = program.command('camera').description('simulated production-line cameras that stream surface frames to a node');

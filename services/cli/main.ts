@@ -50,8 +50,10 @@ program
   .option('--repository <dir>', 'model repository folder (default: models/repository)')
   .option('--max-queue <n>', 'per-model queue bound; past it requests get 503', integer('--max-queue', 1, 100000))
   .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (default: info)')
+  .option('--mqtt <url>', 'MQTT broker the cameras publish frames to (default: mqtt://127.0.0.1:1883)')
+  .option('--no-mqtt', 'no MQTT camera bridge (cameras can still stream over WebSocket)')
   .addHelpText('after', '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)')
-  .action(async (options: Record<string, string | number | undefined>) => {
+  .action(async (options: Record<string, string | number | boolean | undefined>) => {
     const adminToken = process.env.MEC_ADMIN_TOKEN;
     const flags: ConfigInput = {
       server: {
@@ -69,10 +71,19 @@ program
         ...(options.repository === undefined ? {} : { repository: String(options.repository) }),
       },
       log: options.logLevel === undefined ? {} : { level: options.logLevel as never },
+      streams: {
+        mqtt: {
+          // commander: --no-mqtt sets mqtt to false, --mqtt URL to the URL, neither leaves it true.
+          ...(options.mqtt === false ? { enabled: false } : {}),
+          ...(typeof options.mqtt === 'string' ? { url: options.mqtt } : {}),
+        },
+      },
     };
     const fromFile = options.config === undefined ? {} : await readConfigFile(String(options.config));
-    const node = await startNode(loadConfig(mergeConfig(fromFile, flags)));
-    process.stdout.write(`MEC node serving on ${node.url} (models: ${node.models.join(', ')}; docs: ${node.url}/docs)\n`);
+    const config = loadConfig(mergeConfig(fromFile, flags));
+    const node = await startNode(config);
+    const mqtt = node.streams.mqtt ? `; cameras: MQTT ${config.streams.mqtt.url} and ${node.url.replace('http', 'ws')}/v1/streams/{cameraId}` : `; cameras: ${node.url.replace('http', 'ws')}/v1/streams/{cameraId}`;
+    process.stdout.write(`MEC node serving on ${node.url} (models: ${node.models.join(', ')}; docs: ${node.url}/docs${mqtt})\n`);
     let closing = false;
     const stop = (signal: string) => {
       if (closing) {

@@ -32,7 +32,7 @@ describe('mec serve', () => {
   let stderr = '';
 
   beforeAll(async () => {
-    child = spawn(process.execPath, [MEC, 'serve', '--port', '0', '--models', 'centernet,blazeface,emotion', '--log-level', 'warn'], {
+    child = spawn(process.execPath, [MEC, 'serve', '--port', '0', '--models', 'centernet,blazeface,emotion', '--log-level', 'warn', '--no-mqtt'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr!.on('data', (chunk: Buffer) => {

@@ -100,7 +100,7 @@ describe('inspection routes on the trained defect model', () => {
   });
 
   it('BAD CALL - missing surface or threshold out of range: 400 EDGE_ERR_QUERY_INVALID', async () => {
-    for (const query of ['', '?surface=brick&threshold=2', '?surface=brick&colour=red']) {
+    for (const query of ['', '?surface=brick&threshold=2', '?surface=brick&threshold=high']) {
       const response = await inspect(good('brick').bytes, query);
       expect(response.statusCode, query).toBe(400);
       expect(response.json().error.code).toBe('EDGE_ERR_QUERY_INVALID');

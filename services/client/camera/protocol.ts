@@ -3,7 +3,8 @@
  * topic names, the WebSocket path, and the result JSON checked field by field, because a
  * simulator that trusted malformed answers would report numbers that mean nothing.
  */
-import type { Box, TaskTimings } from '../../core/contracts.ts';
+import type { Box, DefectRegion, TaskTimings } from '../../core/contracts.ts';
+import type { FrameErrorMessage, FrameResultMessage } from '../../streams/messages.ts';
 
 /** 1-64 of [A-Za-z0-9_.-]: safe in a topic level and a URL path segment. */
 export const CAMERA_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -28,34 +29,10 @@ export interface FrameHeader {
   captured_at: number;
 }
 
-export interface ResultRegion {
-  box: Box;
-  score: number;
-}
-
-/** The answer to one frame. */
-export interface InspectionResult {
-  camera_id: string;
-  frame_id: string;
-  captured_at: number;
-  surface: string;
-  defective: boolean;
-  score: number;
-  threshold: number;
-  regions: ResultRegion[];
-  timings: TaskTimings;
-  frame_to_result_ms: number;
-  /** Frames of this camera the node superseded (never answered) since its previous result. */
-  dropped: number;
-}
-
-/** The answer to a frame the node could not inspect (or to the stream itself, with no frame). */
-export interface StreamError {
-  camera_id: string;
-  frame_id: string | null;
-  captured_at: number | null;
-  error: { code: string; message: string };
-}
+/** The wire shapes are the node's own (services/streams/messages.ts): one definition for both ends. */
+export type ResultRegion = DefectRegion;
+export type InspectionResult = FrameResultMessage;
+export type StreamError = FrameErrorMessage;
 
 export type StreamMessage = { kind: 'result'; result: InspectionResult } | { kind: 'error'; error: StreamError } | { kind: 'malformed'; reason: string };
 

@@ -55,7 +55,18 @@ function bytesOf(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
 
 export async function streamRoutes(app: FastifyInstance, { config, deps }: RouteOptions): Promise<void> {
   const hub = deps.streams.hub;
-  await app.register(websocket, { options: { maxPayload: config.streams.maxFrameBytes } });
+  await app.register(websocket, {
+    options: { maxPayload: config.streams.maxFrameBytes },
+    errorHandler(error, socket, request) {
+      // ws closes the socket itself on a client's protocol fault (1009 too big, 1002 ...): a warning, not our error.
+      if (String((error as { code?: unknown }).code ?? '').startsWith('WS_ERR_')) {
+        request.log.warn({ code: (error as { code?: string }).code, camera: request.url }, `camera socket closed: ${error.message}`);
+        return;
+      }
+      request.log.error(error);
+      socket.terminate();
+    },
+  });
 
   app.get('/v1/streams', { schema: { summary: 'Cameras being served, with their counters', tags: ['streams'] } }, async () => ({
     cameras: hub.stats(),

@@ -1,0 +1,124 @@
+/**
+ * npm run bench:inspect - defect inspection of camera streams, side by side in one run:
+ *   1. the raw model: the defect model on the node's worker pool (2 workers x 1 thread), two frames
+ *      in flight, 256x256 tiles already as tensors: the compute limit;
+ *   2. the inspect task in-process: JPEG decode + tiling + model + regions, no transport;
+ *   3. a node in its own process (`mec serve`) with 4 simulated cameras over MQTT (the real
+ *      Mosquitto) at rising frame rates, then the same over WebSocket at one rate: frames/s
+ *      inspected, frame-to-result p50/p99 as the cameras measure it, drop rate, detection check.
+ * Targets (issue 3): >= 30 frames/s inspected in total with p99 frame-to-result <= 150 ms, and no
+ * drops below that rate.
+ *
+ * The cameras share the node's two cores (frames are rendered before sending starts, so they cost
+ * little); as in bench:vision they run at the inference threads' nice value during phase 3.
+ *
+ * Options (env): BENCH_SECONDS per rate (default 10), BENCH_RATES per-camera fps list (default
+ * 2.5,5,7.5,10,12.5,15), BENCH_SURFACE (default gravel), MQTT_URL (default mqtt://127.0.0.1:1883).
+ */
+import os from 'node:os';
+import { loadConfig } from '../services/core/config.ts';
+import type { Tensor } from '../services/core/contracts.ts';
+import { createRuntime } from '../services/runtime/index.ts';
+import { createRepository } from '../services/registry/index.ts';
+import { createInspectionTasks } from '../services/tasks/inspection/index.ts';
+import { simulateCameras, type SimulationReport } from '../services/client/camera/simulate.ts';
+import { loadTexture, planFrame, renderFrame } from '../services/client/camera/frames.ts';
+import { mulberry32 } from '../services/client/camera/random.ts';
+import { closedLoop } from './lib/closed-loop.ts';
+import { rssMb, startServer } from './lib/node-process.ts';
+import { printTable } from './lib/table.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RATES = (process.env.BENCH_RATES ?? '2.5,5,7.5,10,12.5,15').split(',').map(Number);
+const SURFACE = process.env.BENCH_SURFACE ?? 'gravel';
+const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const CAMERAS = 4;
+const SIZE = 256;
+const config = loadConfig({ log: { level: 'warn' }, models: { load: ['defect'] } });
+
+/** Real frames of the surface as the simulator renders them (JPEG q90, 10% with a defect). */
+async function sampleFrames(count: number): Promise<Buffer[]> {
+  const texture = await loadTexture(SURFACE, SIZE);
+  const random = mulberry32(7);
+  const frames: Buffer[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const plan = planFrame(random, texture, { size: SIZE, defectRate: 0.1 });
+    frames.push(await renderFrame(texture, plan, { format: 'jpeg', quality: 90 }));
+  }
+  return frames;
+}
+
+async function inProcess(frames: readonly Buffer[]) {
+  const runtime = createRuntime(config);
+  const repository = await createRepository({ config, runtime, load: ['defect'] });
+  const inspection = createInspectionTasks({ repository, config });
+  try {
+    const zeros: Tensor = { type: 'float32', dims: [1, 3, SIZE, SIZE], data: new Float32Array(3 * SIZE * SIZE).fill(0.5) };
+    const raw = await closedLoop(config.runtime.workers, SECONDS * 1000, async () => {
+      await repository.infer('defect', undefined, { image: { ...zeros, data: new Float32Array(zeros.data as Float32Array) } });
+    }, { warmupMs: 1000 });
+    const task = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async (iteration) => {
+      await inspection.inspect(frames[iteration % frames.length]!, { surface: SURFACE });
+    }, { warmupMs: 1000 });
+    return { raw, task };
+  } finally {
+    await repository.close();
+  }
+}
+
+function rowOf(label: string, offered: number, report: SimulationReport): (string | number)[] {
+  const total = report.total;
+  // Frames never answered: superseded at the node (newest frame wins) or lost.
+  const dropRate = total.sent === 0 ? 0 : total.unanswered / total.sent;
+  const { check } = total;
+  return [
+    label,
+    offered,
+    total.sent,
+    Number(total.answered_per_second.toFixed(1)),
+    total.latency_ms.p50,
+    total.latency_ms.p99,
+    `${(dropRate * 100).toFixed(1)}%`,
+    Object.values(total.errors).reduce((sum, count) => sum + count, 0),
+    `${check.detected}/${check.defective_answered}`,
+    `${check.localised}/${check.defective_answered}`,
+    `${check.false_alarms}/${check.good_answered}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:inspect on ${os.cpus().length} cores, ${config.runtime.workers} workers x ${config.runtime.intraOpThreads} thread, surface ${SURFACE}, ${SECONDS} s per phase\n`);
+  const frames = await sampleFrames(40);
+  const { raw, task } = await inProcess(frames);
+  printTable('Compute limit: the defect model and the inspect task, in-process', ['pipeline', 'in flight', 'frames/s', 'p50 ms', 'p99 ms', 'vs raw'], [
+    ['raw model (tensor in, worker pool)', raw.concurrency, raw.throughput, raw.p50, raw.p99, 1],
+    ['inspect task (JPEG in, regions out)', task.concurrency, task.throughput, task.p50, task.p99, task.throughput / raw.throughput],
+  ]);
+
+  const server = await startServer(['--port', '0', '--models', 'defect', '--log-level', 'warn', '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
+  const rows: (string | number)[][] = [];
+  try {
+    os.setPriority(config.runtime.workerNice);
+    const base = { surface: SURFACE, defectRate: 0.1, cameras: CAMERAS, size: SIZE, distinctFrames: 30, timeoutMs: 3000, seed: 11 } as const;
+    // The node's MQTT bridge connects in the background: a short run first makes sure it is there.
+    await simulateCameras({ ...base, fps: 5, count: 5, cameras: 1, mqtt: MQTT_URL });
+    for (const fps of RATES) {
+      const report = await simulateCameras({ ...base, fps, count: Math.round(fps * SECONDS), mqtt: MQTT_URL, cameraId: `bench-mqtt-${fps}` });
+      rows.push(rowOf('MQTT', fps * CAMERAS, report));
+    }
+    const wsRate = RATES.find((fps) => fps * CAMERAS >= 30) ?? RATES.at(-1)!;
+    const report = await simulateCameras({ ...base, fps: wsRate, count: Math.round(wsRate * SECONDS), ws: server.url.replace('http', 'ws'), cameraId: `bench-ws-${wsRate}` });
+    rows.push(rowOf('WebSocket', wsRate * CAMERAS, report));
+    const memory = rssMb(server.child.pid!);
+    printTable(
+      `${CAMERAS} cameras -> node (own process) -> results, ${SIZE}x${SIZE} JPEG frames; latency = frame capture to result as the camera sees it`,
+      ['transport', 'offered fps', 'sent', 'inspected/s', 'p50 ms', 'p99 ms', 'dropped', 'errors', 'detected', 'localised', 'false alarms'],
+      rows,
+    );
+    process.stdout.write(`node RSS after the runs: ${memory.rss.toFixed(0)} MB (peak ${memory.peak.toFixed(0)} MB)\n`);
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
+
+await main();
