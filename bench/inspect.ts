@@ -12,11 +12,16 @@
  * The cameras share the node's two cores (frames are rendered before sending starts, so they cost
  * little); as in bench:vision they run at the inference threads' nice value during phase 3.
  *
+ * The broker is a private Mosquitto with the project's settings (deploy/mosquitto/mosquitto.conf:
+ * set_tcp_nodelay, which takes ~25 ms off every frame) on a free port, unless MQTT_URL names one.
+ *
  * Options (env): BENCH_SECONDS per rate (default 10), BENCH_RATES per-camera fps list (default
- * 2.5,5,7.5,10,12.5,15), BENCH_SURFACE (default gravel), MQTT_URL (default mqtt://127.0.0.1:1883).
+ * 2.5,5,7.5,10,12.5,15), BENCH_SURFACE (default gravel), MQTT_URL.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { loadConfig } from '../services/core/config.ts';
+import path from 'node:path';
+import { loadConfig, PROJECT_ROOT } from '../services/core/config.ts';
 import type { Tensor } from '../services/core/contracts.ts';
 import { createRuntime } from '../services/runtime/index.ts';
 import { createRepository } from '../services/registry/index.ts';
@@ -27,11 +32,13 @@ import { mulberry32 } from '../services/client/camera/random.ts';
 import { closedLoop } from './lib/closed-loop.ts';
 import { rssMb, startServer } from './lib/node-process.ts';
 import { printTable } from './lib/table.ts';
+import { privateBroker } from '../test/support/mosquitto.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATES = (process.env.BENCH_RATES ?? '2.5,5,7.5,10,12.5,15').split(',').map(Number);
 const SURFACE = process.env.BENCH_SURFACE ?? 'gravel';
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+/** A broker to use instead of a private one with deploy/mosquitto/mosquitto.conf. */
+const MQTT_URL = process.env.MQTT_URL;
 const CAMERAS = 4;
 const SIZE = 256;
 const config = loadConfig({ log: { level: 'warn' }, models: { load: ['defect'] } });
@@ -53,9 +60,11 @@ async function inProcess(frames: readonly Buffer[]) {
   const repository = await createRepository({ config, runtime, load: ['defect'] });
   const inspection = createInspectionTasks({ repository, config });
   try {
-    const zeros: Tensor = { type: 'float32', dims: [1, 3, SIZE, SIZE], data: new Float32Array(3 * SIZE * SIZE).fill(0.5) };
-    const raw = await closedLoop(config.runtime.workers, SECONDS * 1000, async () => {
-      await repository.infer('defect', undefined, { image: { ...zeros, data: new Float32Array(zeros.data as Float32Array) } });
+    // A tile as the task sends it: 8-bit pixels widened on the worker (Tensor.pixels).
+    const unit = 1 / 255;
+    const tile = (): Tensor => ({ type: 'float32', dims: [1, 3, SIZE, SIZE], data: new Uint8Array(3 * SIZE * SIZE).fill(128), pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } });
+    const raw = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async () => {
+      await repository.infer('defect', undefined, { image: tile() });
     }, { warmupMs: 1000 });
     const task = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async (iteration) => {
       await inspection.inspect(frames[iteration % frames.length]!, { surface: SURFACE });
@@ -95,15 +104,17 @@ async function main(): Promise<void> {
     ['inspect task (JPEG in, regions out)', task.concurrency, task.throughput, task.p50, task.p99, task.throughput / raw.throughput],
   ]);
 
-  const server = await startServer(['--port', '0', '--models', 'defect', '--log-level', 'warn', '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
+  const broker = MQTT_URL === undefined ? await privateBroker(readFileSync(path.join(PROJECT_ROOT, 'deploy/mosquitto/mosquitto.conf'), 'utf8').split('\n')) : undefined;
+  const mqttUrl = MQTT_URL ?? broker!.url;
+  const server = await startServer(['--port', '0', '--models', 'defect', '--log-level', 'warn', '--mqtt', mqttUrl, '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
   const rows: (string | number)[][] = [];
   try {
     os.setPriority(config.runtime.workerNice);
     const base = { surface: SURFACE, defectRate: 0.1, cameras: CAMERAS, size: SIZE, distinctFrames: 30, timeoutMs: 3000, seed: 11 } as const;
     // The node's MQTT bridge connects in the background: a short run first makes sure it is there.
-    await simulateCameras({ ...base, fps: 5, count: 5, cameras: 1, mqtt: MQTT_URL });
+    await simulateCameras({ ...base, fps: 5, count: 5, cameras: 1, mqtt: mqttUrl });
     for (const fps of RATES) {
-      const report = await simulateCameras({ ...base, fps, count: Math.round(fps * SECONDS), mqtt: MQTT_URL, cameraId: `bench-mqtt-${fps}` });
+      const report = await simulateCameras({ ...base, fps, count: Math.round(fps * SECONDS), mqtt: mqttUrl, cameraId: `bench-mqtt-${fps}` });
       rows.push(rowOf('MQTT', fps * CAMERAS, report));
     }
     const wsRate = RATES.find((fps) => fps * CAMERAS >= 30) ?? RATES.at(-1)!;
@@ -118,6 +129,7 @@ async function main(): Promise<void> {
     process.stdout.write(`node RSS after the runs: ${memory.rss.toFixed(0)} MB (peak ${memory.peak.toFixed(0)} MB)\n`);
   } finally {
     server.child.kill('SIGTERM');
+    await broker?.close();
   }
 }
 

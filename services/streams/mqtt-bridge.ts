@@ -13,6 +13,7 @@ import { EdgeError } from '../core/errors.ts';
 import type { CameraHub } from './camera-hub.ts';
 import { isValidCameraId } from './camera-id.ts';
 import { checkFrameId, errorMessage, isErrorMessage, parseCapturedAt, type CameraFrame, type CameraMessage } from './messages.ts';
+import { disableNagle } from '../core/mqtt-socket.ts';
 
 export interface MqttBridgeOptions {
   url: string;
@@ -63,6 +64,7 @@ export class MqttCameraBridge {
     };
     this.#client = mqtt.connect(options.url, clientOptions);
     this.#client.on('connect', () => {
+      disableNagle(this.#client.stream);
       options.log.info({ url: options.url }, 'MQTT broker connected');
       // Frames are perishable (the newest wins): QoS 0, nothing queued at the broker for us.
       this.#client.subscribe(this.#framesTopic, { qos: 0 }, (error) => {

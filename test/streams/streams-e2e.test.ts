@@ -187,6 +187,23 @@ describe('camera streams over MQTT and WebSocket (real Mosquitto, real model)', 
     expect(badIdMessages[0]!.error!.code).toBe('EDGE_ERR_STREAM_CAMERA_ID_INVALID');
   });
 
+  it('WebSocket: a second connection with the same camera id replaces the first, which is closed on its next frame', async () => {
+    const url = `${node.url.replace('http', 'ws')}/v1/streams/ws-twice?surface=gravel`;
+    const first = new WebSocket(url);
+    await new Promise((resolve, reject) => first.once('open', resolve).once('error', reject));
+    const second = new WebSocket(url);
+    const answers: Answer[] = [];
+    second.on('message', (data) => answers.push(JSON.parse(data.toString())));
+    await new Promise((resolve, reject) => second.once('open', resolve).once('error', reject));
+    const firstClosed = new Promise<number>((resolve) => first.once('close', (code) => resolve(code)));
+    first.send(good.bytes);
+    expect(await firstClosed).toBe(1008);
+    second.send(good.bytes);
+    await until(() => answers.length === 1);
+    expect(answers[0]).toMatchObject({ camera_id: 'ws-twice', defective: false });
+    second.close();
+  });
+
   it('WebSocket: a burst is answered newest-first-wins, the last frame always answered, dropped frames counted', async () => {
     const socket = new WebSocket(`${node.url.replace('http', 'ws')}/v1/streams/ws-burst?surface=gravel`);
     const answers: Answer[] = [];

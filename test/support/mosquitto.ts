@@ -46,13 +46,17 @@ async function answers(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function privateBroker(): Promise<PrivateBroker> {
+/** Starts a broker on a free port; `settings` are extra mosquitto.conf lines (its `listener` is ours). */
+export async function privateBroker(settings: readonly string[] = []): Promise<PrivateBroker> {
   if (BINARY === undefined) throw new Error('mosquitto is not installed: apt-get install -y mosquitto (the fault tests start a private broker)');
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mec-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   // Running as root, mosquitto would switch to the "mosquitto" user; stay who we are.
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ...(process.getuid?.() === 0 ? ['user root'] : [])].join('\n') + '\n');
+  const own = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ...(process.getuid?.() === 0 ? ['user root'] : [])];
+  // Our own lines win: the listener is this port, and no comments or duplicate keys reach the file.
+  const extra = settings.filter((line) => /^\s*\w/.test(line) && !/^\s*(listener|log_dest|user|allow_anonymous|persistence)\b/.test(line));
+  writeFileSync(conf, [...own, ...extra].join('\n') + '\n');
   let child: ChildProcess | undefined;
   const broker: PrivateBroker = {
     url: `mqtt://127.0.0.1:${port}`,

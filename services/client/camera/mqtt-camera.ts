@@ -7,6 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { topics } from './protocol.ts';
 import { MAX_BUFFERED_BYTES, type CameraTransport, type CameraTransportListener, type OutgoingFrame, type SendOutcome } from './transport.ts';
+import { disableNagle } from '../../core/mqtt-socket.ts';
 
 export interface MqttCameraOptions {
   url: string;
@@ -62,6 +63,7 @@ export class MqttCamera implements CameraTransport {
         reject(new Error(`camera ${cameraId}: no MQTT connection to ${url} within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}; is the broker running?`));
       }, timeoutMs);
       client.on('connect', () => {
+        disableNagle(client.stream);
         client.subscribe([results, alerts], { qos: 1 }, (error) => {
           if (error) {
             lastError = error.message;

@@ -127,7 +127,8 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
           surface: metadata.surface ?? surface,
           bytes: bytesOf(data),
         };
-        stream.offer(frame);
+        // A newer connection with this camera id replaced this one (hub.open with replace).
+        if (!stream.offer(frame) && stream.closed) socket.close(CLOSE_POLICY, 'replaced by a newer connection of this camera');
       });
       socket.on('close', () => void hub.release(stream));
       socket.on('error', () => void hub.release(stream));
