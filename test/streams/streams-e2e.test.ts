@@ -113,6 +113,11 @@ describe('camera streams over MQTT and WebSocket (real Mosquitto, real model)', 
     await until(() => answers.alerts.length === 2, 5000, 'alerts');
     expect(answers.alerts.map((alert) => alert.frame_id)).toEqual(['bad', 'after']);
 
+    // A topic level that is no valid camera id cannot be answered: counted and dropped.
+    const before = node.streams.mqtt!.stats().unaddressable;
+    await camera.publishAsync(`${PREFIX}/not a camera/frames`, good.bytes, { qos: 1, properties: { userProperties: { 'frame-id': 'x', surface: 'gravel' } } });
+    await until(() => node.streams.mqtt!.stats().unaddressable === before + 1, 5000, 'the unaddressable frame to be counted');
+
     const stats = (await (await fetch(`${node.url}/v1/streams`)).json()) as { cameras: Record<string, unknown>[]; mqtt: { connected: boolean } };
     expect(stats.mqtt.connected).toBe(true);
     expect(stats.cameras.find((entry) => entry.camera_id === 'line-1')).toMatchObject({ transport: 'mqtt', frames_in: 8, inspected: 3, errors: 5, defects: 2, dropped: 0 });
