@@ -8,7 +8,11 @@
  * accuracy at the card's threshold, false-alarm rate, detection rate, and localisation hit rate
  * (the frame is flagged and a reported region overlaps a true defect box).
  *
- *   npm run eval:inspect [-- --per-surface 200 --out DIR --json FILE]
+ * A second table does the same on frames drawn by ANOTHER renderer: the camera simulator's
+ * (services/client/camera: SVG defects composited by sharp on the same test textures). The model
+ * never saw that renderer's defects; this is the honest check of what it learnt.
+ *
+ *   npm run eval:inspect [-- --per-surface 200 --simulator 100 --out DIR --json FILE]
  * Needs Debian's python3 with numpy and PIL (apt-get install python3-numpy python3-pil) for the renderer.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,10 +21,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, PROJECT_ROOT } from '../../services/core/config.ts';
-import type { Box, InspectResult } from '../../services/core/contracts.ts';
+import type { Box, InspectionTasks, InspectResult } from '../../services/core/contracts.ts';
 import { createRepository } from '../../services/registry/index.ts';
 import { createRuntime } from '../../services/runtime/index.ts';
 import { createInspectionTasks } from '../../services/tasks/inspection/index.ts';
+import { loadTexture, planFrame, renderFrame } from '../../services/client/camera/frames.ts';
+import { mulberry32, seedFromString } from '../../services/client/camera/random.ts';
 import { printTable } from '../../bench/lib/table.ts';
 import { median } from '../../bench/lib/stats.ts';
 import { auroc, overlaps } from './scoring.ts';
@@ -33,14 +39,23 @@ export interface HeldOutFrame {
   mask: string | null;
 }
 
+/** A frame to score: its bytes and what is really in it. */
+interface LabelledFrame {
+  bytes: Buffer;
+  surface: string;
+  defect: string | null;
+  boxes: Box[];
+}
+
 interface Outcome {
-  frame: HeldOutFrame;
+  frame: LabelledFrame;
   result: InspectResult;
 }
 
 const { values: args } = parseArgs({
   options: {
     'per-surface': { type: 'string', default: '200' },
+    simulator: { type: 'string', default: '100' },
     out: { type: 'string' },
     json: { type: 'string' },
     model: { type: 'string', default: 'defect' },
@@ -72,42 +87,45 @@ function summarise(outcomes: readonly Outcome[], positives: (outcome: Outcome) =
   };
 }
 
-async function main(): Promise<void> {
-  const perSurface = Number(args['per-surface']);
-  const dir = args.out ?? mkdtempSync(path.join(os.tmpdir(), 'mec-heldout-'));
-  const frames = renderHeldOut(dir, perSurface);
-
-  const model = args.model!;
-  const config = loadConfig({ runtime: { workers: 2, intraOpThreads: 1 }, models: { load: [model] }, log: { level: 'warn' } });
-  const runtime = createRuntime(config);
-  const repository = await createRepository({ config, runtime, load: [model] });
-  const inspection = createInspectionTasks({ repository, config });
-  const outcomes: Outcome[] = [];
-  try {
-    // Two in flight: one per worker, as the service runs.
-    let next = 0;
-    await Promise.all(
-      [0, 1].map(async () => {
-        while (next < frames.length) {
-          const frame = frames[next++]!;
-          const result = await inspection.inspect(readFileSync(path.join(dir, frame.file)), { surface: frame.surface });
-          outcomes.push({ frame, result });
-        }
-      }),
-    );
-  } finally {
-    await repository.close();
-    if (args.out === undefined) rmSync(dir, { recursive: true, force: true });
+/** The simulator's renderer: frames of each surface, half with its own drawn defects (the type of the first one names the frame). */
+async function simulatorFrames(surfaces: readonly string[], perSurface: number): Promise<LabelledFrame[]> {
+  const frames: LabelledFrame[] = [];
+  for (const surface of surfaces) {
+    const texture = await loadTexture(surface, 256);
+    const random = mulberry32(seedFromString(`eval:${surface}`));
+    for (let index = 0; index < perSurface; index += 1) {
+      const plan = planFrame(random, texture, { size: 256, defectRate: 0.5 });
+      const bytes = await renderFrame(texture, plan, { format: 'jpeg', quality: 92 });
+      frames.push({ bytes, surface, defect: plan.defects[0]?.type ?? null, boxes: plan.defects.map((defect) => defect.box) });
+    }
   }
+  return frames;
+}
 
-  const surfaces = [...new Set(frames.map((frame) => frame.surface))].sort();
-  const types = [...new Set(frames.flatMap((frame) => (frame.defect === null ? [] : [frame.defect])))].sort();
+async function inspectAll(inspection: InspectionTasks, frames: readonly LabelledFrame[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  // Two in flight: one per worker, as the service runs.
+  let next = 0;
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < frames.length) {
+        const frame = frames[next++]!;
+        outcomes.push({ frame, result: await inspection.inspect(frame.bytes, { surface: frame.surface }) });
+      }
+    }),
+  );
+  return outcomes;
+}
+
+function report(title: string, outcomes: readonly Outcome[]): Record<string, unknown>[] {
+  const surfaces = [...new Set(outcomes.map((outcome) => outcome.frame.surface))].sort();
+  const types = [...new Set(outcomes.flatMap((outcome) => (outcome.frame.defect === null ? [] : [outcome.frame.defect])))].sort();
   const columns = ['surface', 'defect', 'frames', 'AUROC', 'accuracy', 'false alarms', 'detected', 'localised'];
   const rows: (string | number)[][] = [];
-  const report: Record<string, unknown>[] = [];
+  const summaries: Record<string, unknown>[] = [];
   const add = (surface: string, defect: string, subset: readonly Outcome[], positives: (outcome: Outcome) => boolean) => {
     const summary = summarise(subset, positives);
-    report.push({ surface, defect, ...summary });
+    summaries.push({ surface, defect, ...summary });
     rows.push([surface, defect, summary.frames, summary.auroc, summary.accuracy, summary.falseAlarmRate, summary.detectionRate, summary.localisation].map((cell) => (typeof cell === 'number' && !Number.isInteger(cell) ? Number(cell.toFixed(4)) : cell)));
   };
   for (const surface of [...surfaces, 'all']) {
@@ -115,11 +133,40 @@ async function main(): Promise<void> {
     add(surface, 'any', subset, () => true);
     for (const type of types) add(surface, type, subset, (outcome) => outcome.frame.defect === type);
   }
-  printTable(`Defect inspection, held-out set (${outcomes.length} frames, model ${model}, via the service's inspect task)`, columns, rows);
-  const inferMs = median(outcomes.map((outcome) => outcome.result.timings.infer_ms));
-  const totalMs = median(outcomes.map((outcome) => outcome.result.timings.total_ms));
+  printTable(title, columns, rows);
+  return summaries;
+}
+
+async function main(): Promise<void> {
+  const perSurface = Number(args['per-surface']);
+  const dir = args.out ?? mkdtempSync(path.join(os.tmpdir(), 'mec-heldout-'));
+  const heldOut = renderHeldOut(dir, perSurface).map((frame) => ({ ...frame, bytes: readFileSync(path.join(dir, frame.file)) }));
+  if (args.out === undefined) rmSync(dir, { recursive: true, force: true });
+  const surfaces = [...new Set(heldOut.map((frame) => frame.surface))].sort();
+  const simulated = await simulatorFrames(surfaces, Number(args.simulator));
+
+  const model = args.model!;
+  const config = loadConfig({ runtime: { workers: 2, intraOpThreads: 1 }, models: { load: [model] }, log: { level: 'warn' } });
+  const runtime = createRuntime(config);
+  const repository = await createRepository({ config, runtime, load: [model] });
+  const inspection = createInspectionTasks({ repository, config });
+  let heldOutOutcomes: Outcome[];
+  let simulatedOutcomes: Outcome[];
+  try {
+    heldOutOutcomes = await inspectAll(inspection, heldOut);
+    simulatedOutcomes = await inspectAll(inspection, simulated);
+  } finally {
+    await repository.close();
+  }
+
+  const heldOutRows = report(`Defect inspection, held-out set (${heldOutOutcomes.length} frames of models/inspect/heldout.py, model ${model}, via the service's inspect task)`, heldOutOutcomes);
+  const simulatedRows = simulatedOutcomes.length === 0 ? [] : report(`Another renderer: the camera simulator's defects on the test textures (${simulatedOutcomes.length} frames)`, simulatedOutcomes);
+  const inferMs = median(heldOutOutcomes.map((outcome) => outcome.result.timings.infer_ms));
+  const totalMs = median(heldOutOutcomes.map((outcome) => outcome.result.timings.total_ms));
   process.stdout.write(`median per frame: infer ${inferMs.toFixed(2)} ms, total ${totalMs.toFixed(2)} ms (2 workers x 1 thread, 2 frames in flight)\n`);
-  if (args.json) writeFileSync(args.json, `${JSON.stringify({ model, frames: outcomes.length, rows: report, medianInferMs: inferMs, medianTotalMs: totalMs }, null, 2)}\n`);
+  if (args.json) {
+    writeFileSync(args.json, `${JSON.stringify({ model, heldOut: heldOutRows, simulator: simulatedRows, medianInferMs: inferMs, medianTotalMs: totalMs }, null, 2)}\n`);
+  }
 }
 
 await main();
