@@ -15,6 +15,8 @@ import { isValidCameraId } from './camera-id.ts';
 import { checkFrameId, errorMessage, isErrorMessage, parseCapturedAt, type CameraFrame, type CameraMessage } from './messages.ts';
 import { disableNagle } from '../core/mqtt-socket.ts';
 
+const CLOSE_GRACE_MS = 2000;
+
 export interface MqttBridgeOptions {
   url: string;
   topicPrefix: string;
@@ -97,9 +99,16 @@ export class MqttCameraBridge {
     });
   }
 
-  /** Disconnects (idempotent). */
+  /** Disconnects (idempotent): answers in flight get up to 2 s to be acknowledged, then the socket is cut. */
   close(): Promise<void> {
-    this.#closed ??= this.#client.endAsync().then(() => undefined);
+    this.#closed ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const gentle = this.#client.endAsync(false).then(() => true);
+      const patience = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS)));
+      const done = await Promise.race([gentle, patience]);
+      clearTimeout(timer);
+      if (!done) await this.#client.endAsync(true);
+    })();
     return this.#closed;
   }
 

@@ -259,4 +259,19 @@ describe('fault: the MQTT broker dies and comes back', () => {
       await broker.close();
     }
   });
+
+  it('a node whose broker is gone still shuts down promptly', async () => {
+    const broker = await privateBroker();
+    const node = await startNode(nodeConfig(broker.url));
+    try {
+      await node.streams.mqtt!.waitConnected(5000);
+      await broker.kill();
+      const started = Date.now();
+      await node.close();
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await node.close();
+      await broker.close();
+    }
+  });
 });
