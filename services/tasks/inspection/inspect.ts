@@ -61,7 +61,8 @@ export function createInspect(context: InspectionContext): (image: Uint8Array, o
           const defective = score >= threshold;
           // A defective image always names a place: if no cell reaches the region threshold, the
           // strongest cells (half the peak and up) form the region.
-          const regionThreshold = defective ? Math.min(surface.regionThreshold, peak(grid) * 0.5) : Infinity;
+          const highest = peak(grid);
+          const regionThreshold = highest >= surface.regionThreshold ? surface.regionThreshold : highest * 0.5;
           const regions = defective
             ? findRegions(grid, regionThreshold, context.maxRegions).map((region) => ({ box: toBox(region, bound.stride, plan, width, height), score: round4(region.score) }))
             : [];
