@@ -2,7 +2,7 @@
 
   /usr/bin/python3 models/inspect/textures.py   # -> models/inspect/textures/<surface>.png
 
-Photos: the test region (rows 256..511, all 512 columns) as RGB. Procedural surfaces: a
+Photos: the test region (bottom-right 256x256: rows and columns 256..511) as RGB. Procedural surfaces: a
 512x512 render from a test-range seed.
 """
 import os
