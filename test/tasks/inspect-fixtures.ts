@@ -2,6 +2,9 @@
  * Surface frames with known defects for the inspection tests: rendered by models/inspect/heldout.py
  * from held-out seeds and texture pixels (never seen in training), saved as JPEG as a camera would
  * send them. test/fixtures/inspect/manifest.json says which frame shows what, and where.
+ * Per surface: the first defect-free frame and the first frame with one hole (`models/inspect/
+ * fixtures.py --types hole`), holes being what the model finds on every surface (held-out AUROC
+ * 0.96). These tests pin the API's behaviour on a real model; accuracy is `npm run eval:inspect`'s.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
