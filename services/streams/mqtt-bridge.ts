@@ -47,6 +47,7 @@ export class MqttCameraBridge {
   readonly #framesTopic: string;
   #unaddressable = 0;
   #unpublished = 0;
+  #warnedDown = false;
   #closed: Promise<void> | undefined;
 
   constructor(options: MqttBridgeOptions) {
@@ -67,14 +68,21 @@ export class MqttCameraBridge {
     this.#client = mqtt.connect(options.url, clientOptions);
     this.#client.on('connect', () => {
       disableNagle(this.#client.stream);
+      this.#warnedDown = false;
       options.log.info({ url: options.url }, 'MQTT broker connected');
       // Frames are perishable (the newest wins): QoS 0, nothing queued at the broker for us.
       this.#client.subscribe(this.#framesTopic, { qos: 0 }, (error) => {
         if (error) options.log.warn({ err: error }, 'MQTT subscribe failed');
       });
     });
-    this.#client.on('error', (error) => options.log.warn({ err: error, url: options.url }, 'MQTT error'));
-    this.#client.on('offline', () => options.log.warn({ url: options.url }, 'MQTT broker unreachable; reconnecting'));
+    // One warning per outage, not one per reconnect attempt (every second while the broker is away).
+    const warnDown = (error?: Error): void => {
+      if (this.#warnedDown) return;
+      this.#warnedDown = true;
+      options.log.warn({ ...(error === undefined ? {} : { err: error }), url: options.url }, 'MQTT broker unreachable; cameras over MQTT wait, reconnecting every second');
+    };
+    this.#client.on('error', warnDown);
+    this.#client.on('offline', () => warnDown());
     this.#client.on('message', (topic, payload, packet) => this.#onFrame(topic, payload, packet));
   }
 
