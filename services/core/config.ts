@@ -93,7 +93,7 @@ export const ConfigSchema = Type.Object({
     mqtt: Type.Object({
       /** Subscribe to camera frames on the broker (the node keeps serving HTTP while the broker is away). */
       enabled: Type.Boolean({ default: true }),
-      url: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+      url: Type.String({ default: 'mqtt://127.0.0.1:1883', pattern: '^(mqtts?|wss?|tcp|ssl)://\\S+$' }),
       /** Frames arrive on <prefix>/{cameraId}/frames; results go to .../results and .../alerts. */
       topicPrefix: Type.String({ default: 'mec/cameras', pattern: '^[^#+]+$' }),
       username: Type.Optional(Type.String()),

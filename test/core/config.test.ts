@@ -42,4 +42,11 @@ describe('configuration', () => {
     );
     expect(merged).toEqual({ server: { port: 2, host: 'a' }, models: { load: ['z'] }, runtime: { batching: { maxBatchSize: 2, maxQueueDelayMs: 5 } } });
   });
+
+  it('BAD CALL - an MQTT broker URL without a scheme or with spaces -> EDGE_ERR_CONFIG_INVALID; mqtt(s)/ws(s) URLs pass', () => {
+    for (const url of ['localhost:1883', 'mqtt://has spaces', '']) {
+      expect(codeOfSync(() => loadConfig({ streams: { mqtt: { url } } })), url).toBe('EDGE_ERR_CONFIG_INVALID');
+    }
+    for (const url of ['mqtts://sensors.site:8883', 'ws://s.example/mqtt']) expect(loadConfig({ streams: { mqtt: { url } } }).streams.mqtt.url).toBe(url);
+  });
 });
