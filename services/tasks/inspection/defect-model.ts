@@ -5,7 +5,7 @@
  * widened to float on the worker (Tensor.pixels): a quarter of the bytes across threads.
  */
 import type { ModelSignature, Tensor } from '../../core/contracts.ts';
-import { EdgeError } from '../../core/errors.ts';
+import { floatOutput, unsuitable } from '../common/model-io.ts';
 import type { Grid } from './regions.ts';
 import type { TilePlan } from './tiling.ts';
 
@@ -19,10 +19,6 @@ export interface BoundDefectModel {
   /** Pixels per defect-map cell. */
   stride: number;
   outputs: readonly string[];
-}
-
-function unsuitable(model: string, why: string): EdgeError {
-  return new EdgeError('EDGE_ERR_MODEL_UNSUITABLE', `model ${model} cannot serve defect inspection: ${why}`, { details: { model } });
 }
 
 /** Checks the signature against the contract and reads the tile size and stride from it. */
@@ -60,20 +56,11 @@ export function tilesToInput(rgb: Buffer, plan: TilePlan, tileSize: number): Ten
   return { type: 'float32', dims: [plan.tiles.length, 3, tileSize, tileSize], data, pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } };
 }
 
-function floats(outputs: Record<string, Tensor>, name: string, length: number): Float32Array {
-  const tensor = outputs[name];
-  if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length !== length) {
-    const got = tensor ? `${tensor.type} with ${tensor.data.length} elements` : 'nothing';
-    throw new EdgeError('EDGE_ERR_INFERENCE_FAILED', `output ${name}: expected ${length} float32 values, got ${got}`);
-  }
-  return tensor.data;
-}
-
 /** The tiles' maps stitched onto the scaled image's grid (overlaps keep the larger value), and the largest tile score. */
 export function stitch(outputs: Record<string, Tensor>, plan: TilePlan, bound: BoundDefectModel): { grid: Grid; score: number } {
   const cells = bound.tileSize / bound.stride;
-  const maps = floats(outputs, MAP_OUTPUT, plan.tiles.length * cells * cells);
-  const scores = floats(outputs, SCORE_OUTPUT, plan.tiles.length);
+  const maps = floatOutput(outputs, MAP_OUTPUT, plan.tiles.length * cells * cells);
+  const scores = floatOutput(outputs, SCORE_OUTPUT, plan.tiles.length);
   const width = plan.scaledWidth / bound.stride;
   const height = plan.scaledHeight / bound.stride;
   const values = new Float32Array(width * height);

@@ -14,7 +14,8 @@ import type { ModelSignature, PixelEncoding, Tensor } from '../../core/contracts
 import { letterboxTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, toImageBox, type Candidate } from './geometry.ts';
 import type { ImageSource } from '../common/image.ts';
-import { floatOutput, unsuitable, type PreparedInput, type Resampled } from './detector.ts';
+import { type PreparedInput, type Resampled } from './detector.ts';
+import { floatOutput, unsuitable } from '../common/model-io.ts';
 
 /** x / 127.5 - 1 (MediaPipe's range), widened to float32 on the worker. */
 const MINUS_ONE_TO_ONE: PixelEncoding = { scale: [1 / 127.5], offset: [-1], channelAxis: 3 };

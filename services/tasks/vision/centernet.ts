@@ -15,7 +15,8 @@ import type { ImageSource } from '../common/image.ts';
 
 /** 0-255 as they are, widened to float32 on the worker. */
 const AS_IS: PixelEncoding = { scale: [1], offset: [0], channelAxis: 3 };
-import { findSpec, floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
+import { toDetections, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
+import { findSpec, floatOutput, unsuitable } from '../common/model-io.ts';
 
 const INPUT = 'tower_0/images';
 const DETECTIONS = 'tower_0/detections';

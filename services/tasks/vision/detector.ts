@@ -1,8 +1,7 @@
 /**
  * What every object detector's pre/post-processing offers the detect task, plus the checks they share.
  */
-import type { Detection, ModelSignature, Tensor, TensorSpec } from '../../core/contracts.ts';
-import { EdgeError } from '../../core/errors.ts';
+import type { Detection, ModelSignature, Tensor } from '../../core/contracts.ts';
 import type { ImageSource } from '../common/image.ts';
 import type { Frame } from './pixels.ts';
 import { toImageBox, type Candidate } from './geometry.ts';
@@ -46,24 +45,6 @@ export interface BoundDetector {
 export interface DetectorCodec {
   /** Throws EDGE_ERR_MODEL_UNSUITABLE when the signature is not the one this decoder understands. */
   bind(model: string, signature: ModelSignature): BoundDetector;
-}
-
-export function unsuitable(model: string, why: string): EdgeError {
-  return new EdgeError('EDGE_ERR_MODEL_UNSUITABLE', `model ${model} cannot serve this task: ${why}`, { details: { model } });
-}
-
-export function findSpec(specs: readonly TensorSpec[], name: string): TensorSpec | undefined {
-  return specs.find((spec) => spec.name === name);
-}
-
-/** A float32 output of the expected element count, or EDGE_ERR_INFERENCE_FAILED. */
-export function floatOutput(outputs: Record<string, Tensor>, name: string, length: number): Float32Array {
-  const tensor = outputs[name];
-  if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length !== length) {
-    const got = tensor ? `${tensor.type} with ${tensor.data.length} elements` : 'nothing';
-    throw new EdgeError('EDGE_ERR_INFERENCE_FAILED', `output ${name}: expected ${length} float32 values, got ${got}`);
-  }
-  return tensor.data;
 }
 
 export function labelOf(labels: readonly string[], classIndex: number): string {

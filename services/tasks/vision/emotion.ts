@@ -11,7 +11,8 @@ import type { Box, ModelSignature, Tensor } from '../../core/contracts.ts';
 import { cropTo } from './pixels.ts';
 import { squareCrop } from './geometry.ts';
 import type { ImageSource } from '../common/image.ts';
-import { floatOutput, labelOf, unsuitable } from './detector.ts';
+import { labelOf } from './detector.ts';
+import { floatOutput, unsuitable } from '../common/model-io.ts';
 
 /** FER2013 faces include some forehead and chin around what BlazeFace boxes. */
 const CROP_SCALE = 1.2;

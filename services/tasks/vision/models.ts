@@ -7,7 +7,8 @@ import { centernet } from './centernet.ts';
 import { nanodetFor } from './nanodet.ts';
 import { bindBlazeface, type BoundFaceDetector } from './blazeface.ts';
 import { bindEmotion, type BoundExpressionModel } from './emotion.ts';
-import { unsuitable, type BoundDetector, type DetectorCodec } from './detector.ts';
+import { type BoundDetector, type DetectorCodec } from './detector.ts';
+import { unsuitable } from '../common/model-io.ts';
 
 export const FACE_DETECTOR_MODEL = 'blazeface';
 export const EXPRESSION_MODEL = 'emotion';

@@ -16,7 +16,8 @@ import type { Detection, ModelSignature, PixelEncoding, Tensor, TensorSpec } fro
 import { stretchTo, type Frame } from './pixels.ts';
 import { suppressOverlaps, type Candidate } from './geometry.ts';
 import type { ImageSource } from '../common/image.ts';
-import { floatOutput, toDetections, unsuitable, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
+import { toDetections, type BoundDetector, type DetectorCodec, type DetectorSettings, type Resampled } from './detector.ts';
+import { floatOutput, unsuitable } from '../common/model-io.ts';
 
 const MEAN = [123.675, 116.28, 103.53] as const;
 const STD = [58.395, 57.12, 57.375] as const;
