@@ -29,7 +29,8 @@ import { loadTexture, planFrame, renderFrame } from '../../services/client/camer
 import { mulberry32, seedFromString } from '../../services/client/camera/random.ts';
 import { printTable } from '../../bench/lib/table.ts';
 import { median } from '../../bench/lib/stats.ts';
-import { auroc, overlaps } from './scoring.ts';
+import { boxesOverlap } from '../../services/core/box.ts';
+import { auroc } from './scoring.ts';
 
 export interface HeldOutFrame {
   file: string;
@@ -72,7 +73,7 @@ function summarise(outcomes: readonly Outcome[], positives: (outcome: Outcome) =
   const bad = outcomes.filter((outcome) => outcome.frame.defect !== null && positives(outcome));
   const flaggedGood = good.filter((outcome) => outcome.result.defective).length;
   const detected = bad.filter((outcome) => outcome.result.defective);
-  const localised = detected.filter((outcome) => outcome.result.regions.some((region) => outcome.frame.boxes.some((box) => overlaps(region.box, box))));
+  const localised = detected.filter((outcome) => outcome.result.regions.some((region) => outcome.frame.boxes.some((box) => boxesOverlap(region.box, box))));
   const correct = good.length - flaggedGood + detected.length;
   return {
     frames: good.length + bad.length,

@@ -1,8 +1,6 @@
 /**
- * Scoring helpers of the inspection evaluations: AUROC and box overlap.
+ * Scoring helper of the inspection evaluations: AUROC.
  */
-import type { Box } from '../../services/core/contracts.ts';
-
 /** Area under the ROC curve = P(score of a positive > score of a negative), ties counting half (Mann-Whitney U). */
 export function auroc(positives: readonly number[], negatives: readonly number[]): number {
   if (positives.length === 0 || negatives.length === 0) return Number.NaN;
@@ -18,9 +16,4 @@ export function auroc(positives: readonly number[], negatives: readonly number[]
   }
   const u = rankSumPositive - (positives.length * (positives.length + 1)) / 2;
   return u / (positives.length * negatives.length);
-}
-
-/** Whether two boxes share any area. */
-export function overlaps(a: Box, b: Box): boolean {
-  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }

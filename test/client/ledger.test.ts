@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CameraLedger } from '../../services/client/camera/ledger.ts';
-import { boxesOverlap, percentile, summarize } from '../../services/client/camera/report.ts';
+import { boxesOverlap } from '../../services/core/box.ts';
+import { percentile, summarize } from '../../services/client/camera/report.ts';
 
 const box = (x: number, y: number, width: number, height: number) => ({ x, y, width, height });
 

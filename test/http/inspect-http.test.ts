@@ -5,7 +5,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_REPOSITORY, startStack, type Stack } from './helpers.ts';
-import { inspectFixtures, overlaps, type InspectFixture } from '../tasks/inspect-fixtures.ts';
+import { boxesOverlap } from '../../services/core/box.ts';
+import { inspectFixtures, type InspectFixture } from '../tasks/inspect-fixtures.ts';
 
 const SURFACES = ['brick', 'grass', 'gravel', 'metal', 'textile'];
 
@@ -53,7 +54,7 @@ describe('inspection routes on the trained defect model', () => {
     expect(body.score).toBeGreaterThanOrEqual(body.threshold);
     expect(body.score).toBeLessThanOrEqual(1);
     expect(body.regions.length).toBeGreaterThan(0);
-    expect(body.regions.some((region: { box: { x: number; y: number; width: number; height: number } }) => fixture.boxes.some((box) => overlaps(region.box, box)))).toBe(true);
+    expect(body.regions.some((region: { box: { x: number; y: number; width: number; height: number } }) => fixture.boxes.some((box) => boxesOverlap(region.box, box)))).toBe(true);
   });
 
   it('tiles a large image at the model scale: a defect pasted at a known place is found there', async () => {
@@ -74,7 +75,7 @@ describe('inspection routes on the trained defect model', () => {
     const body = (await inspect(canvas, '?surface=metal')).json();
     expect(body).toMatchObject({ width: 768, height: 512, defective: true });
     const shifted = fixture.boxes.map((box) => ({ ...box, x: box.x + 256, y: box.y + 256 }));
-    expect(body.regions.some((region: { box: { x: number; y: number; width: number; height: number } }) => shifted.some((box) => overlaps(region.box, box)))).toBe(true);
+    expect(body.regions.some((region: { box: { x: number; y: number; width: number; height: number } }) => shifted.some((box) => boxesOverlap(region.box, box)))).toBe(true);
   });
 
   it('takes a small image (scaled up to a tile) and reports boxes in its own pixels', async () => {

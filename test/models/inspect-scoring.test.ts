@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auroc, overlaps } from '../../models/inspect/scoring.ts';
+import { auroc } from '../../models/inspect/scoring.ts';
 
 describe('auroc', () => {
   it('is 1 when every positive outscores every negative, 0 when the reverse, 0.5 for ties', () => {
@@ -14,12 +14,5 @@ describe('auroc', () => {
 
   it('is NaN without both classes', () => {
     expect(auroc([], [0.1])).toBeNaN();
-  });
-});
-
-describe('overlaps', () => {
-  it('needs shared area, not a shared edge', () => {
-    expect(overlaps({ x: 0, y: 0, width: 10, height: 10 }, { x: 9, y: 9, width: 5, height: 5 })).toBe(true);
-    expect(overlaps({ x: 0, y: 0, width: 10, height: 10 }, { x: 10, y: 0, width: 5, height: 5 })).toBe(false);
   });
 });

@@ -9,7 +9,8 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/core/config.ts';
 import { startNode, type RunningNode } from '../../services/node.ts';
-import { inspectFixtures, overlaps } from '../tasks/inspect-fixtures.ts';
+import { boxesOverlap } from '../../services/core/box.ts';
+import { inspectFixtures } from '../tasks/inspect-fixtures.ts';
 import { privateBroker } from '../support/mosquitto.ts';
 
 const BROKER = process.env.MEC_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -102,7 +103,7 @@ describe('camera streams over MQTT and WebSocket (real Mosquitto, real model)', 
     const byId = Object.fromEntries(answers.results.map((answer) => [answer.frame_id, answer]));
     expect(byId.good).toMatchObject({ camera_id: 'line-1', defective: false, dropped: 0 });
     expect(byId.bad).toMatchObject({ defective: true });
-    expect(byId.bad!.regions!.some((region: { box: { x: number; y: number; width: number; height: number } }) => bad.boxes.some((box) => overlaps(region.box, box)))).toBe(true);
+    expect(byId.bad!.regions!.some((region: { box: { x: number; y: number; width: number; height: number } }) => bad.boxes.some((box) => boxesOverlap(region.box, box)))).toBe(true);
     expect(byId.bad!.frame_to_result_ms).toBeGreaterThan(0);
     expect(byId.corrupt!.error!.code).toBe('EDGE_ERR_IMAGE_CORRUPT');
     expect(byId['no-surface']!.error!.code).toBe('EDGE_ERR_STREAM_METADATA_INVALID');

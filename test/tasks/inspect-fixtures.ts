@@ -25,7 +25,3 @@ export function inspectFixtures(): InspectFixture[] {
   const manifest = JSON.parse(readFileSync(path.join(INSPECT_FIXTURES, 'manifest.json'), 'utf8')) as Omit<InspectFixture, 'bytes'>[];
   return manifest.map((entry) => ({ ...entry, bytes: readFileSync(path.join(INSPECT_FIXTURES, entry.file)) }));
 }
-
-export function overlaps(a: Box, b: Box): boolean {
-  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
-}

@@ -2,7 +2,7 @@
  * The numbers of a simulation run, per camera and in total, from the cameras' ledgers, and their
  * printed form. Latency is measured here, by the device: answer arrival - send time of that frame.
  */
-import type { Box } from '../../core/contracts.ts';
+import { boxesOverlap } from '../../core/box.ts';
 import { DEFECT_TYPES, type DefectType } from './defects.ts';
 import type { CameraLedger, FrameRecord } from './ledger.ts';
 
@@ -80,13 +80,6 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1]!;
-}
-
-/** Boxes share area (IoU > 0). A region whose centre lies inside the drawn box always does. */
-export function boxesOverlap(a: Box, b: Box): boolean {
-  const width = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const height = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  return width > 0 && height > 0;
 }
 
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
