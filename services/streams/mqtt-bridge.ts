@@ -48,6 +48,9 @@ export class MqttCameraBridge {
   #unaddressable = 0;
   #unpublished = 0;
   #warnedDown = false;
+  /** Subscribed on the current connection (false from a disconnect until the next SUBACK). */
+  #subscribed = false;
+  readonly #subscribedWaiters = new Set<() => void>();
   #closed: Promise<void> | undefined;
 
   constructor(options: MqttBridgeOptions) {
@@ -58,7 +61,8 @@ export class MqttCameraBridge {
       clientId: `mec-node-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
-      resubscribe: true,
+      // We subscribe on every connect ourselves (below); mqtt.js' own resubscription would send it twice.
+      resubscribe: false,
       queueQoSZero: false,
       // Frames past twice the limit are not even delivered; those in between get an error answer.
       properties: { maximumPacketSize: options.maxFrameBytes * 2 + 64 * 1024 },
@@ -72,8 +76,17 @@ export class MqttCameraBridge {
       options.log.info({ url: options.url }, 'MQTT broker connected');
       // Frames are perishable (the newest wins): QoS 0, nothing queued at the broker for us.
       this.#client.subscribe(this.#framesTopic, { qos: 0 }, (error) => {
-        if (error) options.log.warn({ err: error }, 'MQTT subscribe failed');
+        if (error) {
+          options.log.warn({ err: error }, 'MQTT subscribe failed');
+          return;
+        }
+        this.#subscribed = true;
+        for (const wake of this.#subscribedWaiters) wake();
+        this.#subscribedWaiters.clear();
       });
+    });
+    this.#client.on('close', () => {
+      this.#subscribed = false;
     });
     // One warning per outage, not one per reconnect attempt (every second while the broker is away).
     const warnDown = (error?: Error): void => {
@@ -90,20 +103,19 @@ export class MqttCameraBridge {
     return { connected: this.#client.connected, unaddressable: this.#unaddressable, unpublished: this.#unpublished };
   }
 
-  /** Resolves once the first connection is up (for tests and start-up logs); rejects after timeoutMs. */
+  /** Resolves once connected and subscribed to the frames topic (frames sent from then on reach us); rejects after timeoutMs. */
   waitConnected(timeoutMs: number): Promise<void> {
-    if (this.#client.connected) return Promise.resolve();
+    if (this.#subscribed) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
       const timer = setTimeout(() => {
-        this.#client.off('connect', onConnect);
+        this.#subscribedWaiters.delete(wake);
         reject(new Error(`MQTT broker ${this.#options.url} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      const onConnect = (): void => {
-        clearTimeout(timer);
-        // The subscription is sent on connect; its SUBACK follows before any frame can be routed to us.
-        this.#client.subscribe(this.#framesTopic, { qos: 0 }, () => resolve());
-      };
-      this.#client.once('connect', onConnect);
+      this.#subscribedWaiters.add(wake);
     });
   }
 
