@@ -87,9 +87,10 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
         }
         socket.send(JSON.stringify(message));
       };
-      const refuse = (error: EdgeError): void => {
-        send(errorMessage(cameraId.slice(0, 64), undefined, error));
-        socket.close(CLOSE_POLICY, error.code);
+      const refuse = (error: unknown): void => {
+        const message = errorMessage(cameraId.slice(0, 64), undefined, error);
+        send(message);
+        socket.close(CLOSE_POLICY, message.error.code);
       };
 
       let stream: CameraStream;
@@ -102,7 +103,7 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
         }
         stream = hub.open(cameraId, 'websocket', send, { replace: true });
       } catch (error) {
-        refuse(error instanceof EdgeError ? error : new EdgeError('EDGE_ERR_INTERNAL', String(error)));
+        refuse(error);
         return;
       }
 
