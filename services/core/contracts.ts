@@ -351,4 +351,6 @@ export interface InspectionTasks {
   inspect(image: Uint8Array, options: InspectOptions): Promise<InspectResult>;
   /** Surfaces of the loaded defect-inspection models, sorted by name. */
   surfaces(): SurfaceInfo[];
+  /** Throws EDGE_ERR_SURFACE_NOT_FOUND (naming the surfaces there are) unless a loaded model covers `name`. */
+  assertSurface(name: string): void;
 }

@@ -96,11 +96,7 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
       let stream: CameraStream;
       try {
         if (surface === undefined || surface.length === 0) throw new EdgeError('EDGE_ERR_QUERY_INVALID', 'connect with ?surface=NAME (GET /v1/inspect/surfaces)');
-        if (!deps.inspection.surfaces().some((known) => known.name === surface)) {
-          throw new EdgeError('EDGE_ERR_SURFACE_NOT_FOUND', `no loaded model inspects the surface ${JSON.stringify(surface.slice(0, 64))}`, {
-            details: { available: deps.inspection.surfaces().map((known) => known.name) },
-          });
-        }
+        deps.inspection.assertSurface(surface);
         stream = hub.open(cameraId, 'websocket', send, { replace: true });
       } catch (error) {
         refuse(error);

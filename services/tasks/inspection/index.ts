@@ -17,7 +17,11 @@ export interface InspectionTasksDeps {
 
 export function createInspectionTasks({ repository, config, admission = admissionGateFor(config) }: InspectionTasksDeps): InspectionTasks {
   const context = createInspectionContext(repository, config, admission);
-  return { inspect: createInspect(context), surfaces: () => context.surfaces.list() };
+  return {
+    inspect: createInspect(context),
+    surfaces: () => context.surfaces.list(),
+    assertSurface: (name) => void context.surfaces.resolve(name),
+  };
 }
 
 export { INSPECTION_TASK } from './surfaces.ts';
