@@ -94,7 +94,12 @@ export interface LoadModelOptions {
   queueTimeoutMs: number;
   /** Only for models whose first input dimension is variable. */
   batching?: BatchingOptions;
+  /** Warm-up inputs by name (from the card), for models that cannot run on zeros with variable dims as 1. */
+  warmup?: WarmupInputs;
 }
+
+/** A warm-up tensor per input: its shape and the value it is filled with (0 unless given). */
+export type WarmupInputs = Record<string, { dims: number[]; value?: number }>;
 
 export interface InferOptions {
   /** Overall deadline for queue + compute, in milliseconds. */
@@ -203,6 +208,8 @@ export interface ModelCard {
   provenance: { package: string; files: string[]; upstream: string; converter: string };
   licence: string;
   verification?: Record<string, unknown>;
+  /** Warm-up inputs (as Triton's model_warmup) when zeros with variable dims as 1 cannot run. */
+  warmup?: Record<string, { shape: number[]; value?: number }>;
 }
 
 export type ModelState = 'READY' | 'UNAVAILABLE' | 'LOADING';
@@ -353,4 +360,64 @@ export interface InspectionTasks {
   surfaces(): SurfaceInfo[];
   /** Throws EDGE_ERR_SURFACE_NOT_FOUND (naming the surfaces there are) unless a loaded model covers `name`. */
   assertSurface(name: string): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Speech recognition
+// ---------------------------------------------------------------------------------------------
+
+export interface TranscribeOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RecognisedWord {
+  word: string;
+  /** From the start of the audio sent. */
+  start_ms: number;
+  end_ms: number;
+  /** The acoustic model's mean probability of the word over its frames, in [0, 1]. */
+  confidence: number;
+}
+
+export interface TranscribeResult {
+  /** The words joined by single spaces; empty for silence. */
+  text: string;
+  words: RecognisedWord[];
+  /** Length of the audio received. */
+  duration_ms: number;
+  model: string;
+  version: string;
+  timings: TaskTimings;
+}
+
+/** What a live stream reports: partials while an utterance goes on, one final when it ends. */
+export interface UtteranceResult extends TranscribeResult {
+  /** Counts utterances from 0 over the stream's life. */
+  utterance: number;
+  final: boolean;
+}
+
+export interface SpeechStreamListener {
+  result(result: UtteranceResult): void;
+  /** A failure recognising one utterance (the stream itself goes on). */
+  error(error: unknown): void;
+}
+
+export interface SpeechStream {
+  /** Mono 16 kHz samples in [-1, 1], as they arrive. */
+  push(samples: Float32Array): void;
+  /** Finalises what is pending and resolves once its final result was reported. */
+  end(): Promise<void>;
+  /** Drops everything pending; reports nothing more. */
+  close(): void;
+}
+
+export interface SpeechTasks {
+  /** A WAV file (PCM 8/16/24/32-bit or float, any rate, any channels up to the limit) -> words. */
+  transcribe(wav: Uint8Array, options?: TranscribeOptions): Promise<TranscribeResult>;
+  /** Decoded mono 16 kHz samples in [-1, 1] -> words (what transcribe does after decoding). */
+  transcribeSamples(samples: Float32Array, options?: TranscribeOptions): Promise<TranscribeResult>;
+  /** A live stream: utterances are found by voice activity; partial and final results go to `listener`. */
+  openStream(listener: SpeechStreamListener): SpeechStream;
 }

@@ -59,6 +59,9 @@ const CardSchema = Type.Object({
   ),
   licence: Type.String({ default: '' }),
   verification: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  warmup: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ shape: Type.Array(Type.Integer({ minimum: 0, maximum: 1_000_000 }), { maxItems: 16 }), value: Type.Optional(Type.Number()) })),
+  ),
 });
 
 type CardShape = Static<typeof CardSchema>;

@@ -219,6 +219,7 @@ export class ModelRegistry implements ModelRepository {
         path: file,
         maxQueueSize: this.#options.maxQueueSize,
         queueTimeoutMs: this.#options.queueTimeoutMs,
+        ...(card.warmup ? { warmup: Object.fromEntries(Object.entries(card.warmup).map(([input, { shape, value }]) => [input, { dims: shape, ...(value === undefined ? {} : { value }) }])) } : {}),
         ...(this.#options.batching && this.#options.batching.maxBatchSize > 1 ? { batching: this.#options.batching } : {}),
       });
       try {

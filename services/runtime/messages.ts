@@ -2,7 +2,7 @@
  * The protocol between the runtime (main thread) and a session worker. Every request carries an
  * id; every reply names it. Errors travel as serialised EdgeErrors and are revived by code.
  */
-import type { ModelSignature, Tensor } from '../core/contracts.ts';
+import type { ModelSignature, Tensor, WarmupInputs } from '../core/contracts.ts';
 import type { SerializedEdgeError } from '../core/errors.ts';
 
 export interface SessionSettings {
@@ -18,6 +18,8 @@ export interface LoadMessage {
   key: string;
   path: string;
   settings: SessionSettings;
+  /** Inputs of the warm-up run where zeros with variable dims as 1 would not run. */
+  warmup?: WarmupInputs;
 }
 
 export interface UnloadMessage {

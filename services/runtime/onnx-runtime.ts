@@ -180,7 +180,7 @@ export class OnnxRuntime implements ModelRuntime {
     try {
       // A worker swaps a session only once the new one is created, so reloading a ready model
       // keeps it serving, and a failure leaves the old session in place.
-      const replies = await this.#pool.loadEverywhere({ key, path: options.path });
+      const replies = await this.#pool.loadEverywhere({ key, path: options.path, ...(options.warmup ? { warmup: options.warmup } : {}) });
       const signature = replies[0]!.signature;
       entry.signature = signature;
       entry.batching = effectiveBatching(options, signature);
@@ -389,7 +389,7 @@ export class OnnxRuntime implements ModelRuntime {
   }
 
   #wantedModels(): PoolModel[] {
-    return [...this.#models.values()].map((entry) => ({ key: entry.key, path: entry.options.path }));
+    return [...this.#models.values()].map((entry) => ({ key: entry.key, path: entry.options.path, ...(entry.options.warmup ? { warmup: entry.options.warmup } : {}) }));
   }
 
   #totalWork(): number {

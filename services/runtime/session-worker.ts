@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { ModelSignature, Tensor, TensorSpec } from '../core/contracts.ts';
+import type { ModelSignature, Tensor, TensorSpec, WarmupInputs } from '../core/contracts.ts';
 import { EdgeError, toEdgeError } from '../core/errors.ts';
 import { WORKER_CONTROL, type FromWorker, type LoadMessage, type RunMessage, type RunTimings, type ToWorker, type UnloadMessage } from './messages.ts';
 import { allocate, isTensorType, prepareForTransfer, type TypedTensorData } from './tensor-types.ts';
@@ -94,7 +94,7 @@ async function load(message: LoadMessage): Promise<FromWorker> {
   }
   if (message.settings.warmup) {
     try {
-      await warmUp(session, signature);
+      await warmUp(session, signature, message.warmup);
     } catch (error) {
       await session.release();
       throw new EdgeError('EDGE_ERR_MODEL_LOAD_FAILED', `${message.path} loads but fails to run: ${(error as Error).message}`, {
@@ -110,16 +110,24 @@ async function load(message: LoadMessage): Promise<FromWorker> {
 }
 
 /**
- * One run on zeros (variable dims as 1) before the session takes traffic, as Triton's model warm-up:
- * onnxruntime allocates its buffers and picks its kernels on the first run, which is several times
- * slower than the next, and a model that loads but cannot run is refused here rather than later.
+ * One run before the session takes traffic, as Triton's model warm-up: onnxruntime allocates its
+ * buffers and picks its kernels on the first run, which is several times slower than the next, and
+ * a model that loads but cannot run is refused here rather than later. Inputs are zeros with
+ * variable dims as 1, unless the card gives an input's shape and value (`warmup`): a model that
+ * needs a minimum length (a spectrogram's window) or a meaningful value (a sample rate) says so there.
  */
-async function warmUp(session: ort.InferenceSession, signature: ModelSignature): Promise<void> {
+async function warmUp(session: ort.InferenceSession, signature: ModelSignature, given: WarmupInputs = {}): Promise<void> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of signature.inputs) {
     if (spec.type === 'string') return; // no meaningful zero for text: skip the warm-up
-    const dims = spec.dims.map((dim) => (dim === -1 ? 1 : dim));
-    feeds[spec.name] = toOrt({ type: spec.type, dims, data: allocate(spec.type, dims.reduce((product, dim) => product * dim, 1)) });
+    const dims = given[spec.name]?.dims ?? spec.dims.map((dim) => (dim === -1 ? 1 : dim));
+    const data = allocate(spec.type, dims.reduce((product, dim) => product * dim, 1));
+    const value = given[spec.name]?.value;
+    if (value !== undefined) {
+      if (data instanceof BigInt64Array || data instanceof BigUint64Array) data.fill(BigInt(Math.round(value)) as never);
+      else (data as Float32Array).fill(value);
+    }
+    feeds[spec.name] = toOrt({ type: spec.type, dims, data });
   }
   await session.run(feeds);
 }

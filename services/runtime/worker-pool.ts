@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { EdgeError } from '../core/errors.ts';
+import type { WarmupInputs } from '../core/contracts.ts';
 import { WORKER_CONTROL, type FromWorker, type LoadedReply, type RunMessage, type RunReply, type SessionSettings, type ToWorker } from './messages.ts';
 
 /**
@@ -48,6 +49,7 @@ const WORKER_START = COMPILED
 export interface PoolModel {
   key: string;
   path: string;
+  warmup?: WarmupInputs;
 }
 
 export interface WorkerPoolOptions {
@@ -133,7 +135,7 @@ export class WorkerPool {
     const slots = this.#slots.filter((slot) => slot.alive);
     const outcomes = await Promise.allSettled(
       slots.map(async (slot) => {
-        const reply = (await this.#send(slot, { type: 'load', id: 0, key: model.key, path: model.path, settings: this.#options.settings })) as LoadedReply;
+        const reply = (await this.#send(slot, { type: 'load', id: 0, key: model.key, path: model.path, settings: this.#options.settings, ...(model.warmup ? { warmup: model.warmup } : {}) })) as LoadedReply;
         slot.models.add(model.key);
         return reply;
       }),
@@ -256,7 +258,7 @@ export class WorkerPool {
     this.#slots.push(slot);
     for (const model of this.#options.wanted()) {
       try {
-        await this.#send(slot, { type: 'load', id: 0, key: model.key, path: model.path, settings: this.#options.settings });
+        await this.#send(slot, { type: 'load', id: 0, key: model.key, path: model.path, settings: this.#options.settings, ...(model.warmup ? { warmup: model.warmup } : {}) });
       } catch {
         continue; // died again (its own replacement takes over) or the file went bad: not servable here
       }
