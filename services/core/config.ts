@@ -106,11 +106,35 @@ export const ConfigSchema = Type.Object({
     /** An MQTT camera that sent nothing for this long is forgotten (its slot and metrics freed). */
     idleTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000 }),
   }),
+  speech: Type.Object({
+    /** The acoustic model behind POST /v1/asr (its card names the front-end and voice-activity models it needs). */
+    model: Type.String({ default: 'asr' }),
+    /** Longest audio accepted by POST /v1/asr (checked from the WAV header, before decoding). */
+    maxAudioSeconds: Type.Number({ minimum: 1, maximum: 600, default: 30 }),
+    /** Channels a WAV may have (mixed down to mono). */
+    maxChannels: Type.Integer({ minimum: 1, maximum: 64, default: 8 }),
+    /** Voice activity: a 32-ms frame is speech from this Silero probability up. */
+    vadThreshold: Type.Number({ minimum: 0.05, maximum: 0.95, default: 0.4 }),
+    /** Speech segments closer than this are recognised together (one utterance with a pause). */
+    mergeGapMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 800 }),
+    /** Audio kept around each speech segment, so word onsets and tails are not cut. */
+    segmentPadMs: Type.Integer({ minimum: 0, maximum: 2_000, default: 300 }),
+    stream: Type.Object({
+      /** Live WebSocket streams at once; more are refused (close 1013). */
+      maxStreams: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+      /** A partial result at most this often while someone speaks. */
+      partialIntervalMs: Type.Integer({ minimum: 100, maximum: 10_000, default: 500 }),
+      /** Silence that ends an utterance (then a final result). */
+      endSilenceMs: Type.Integer({ minimum: 100, maximum: 10_000, default: 700 }),
+      /** An utterance longer than this is finalised anyway: bounds the audio a stream holds. */
+      maxUtteranceSeconds: Type.Number({ minimum: 1, maximum: 120, default: 20 }),
+    }),
+  }),
   models: Type.Object({
     /** Folder of model folders, each with card.json and its versions. */
     repository: Type.String({ default: path.join(PROJECT_ROOT, 'models', 'repository') }),
     /** Models loaded at start. */
-    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion', 'defect'] }),
+    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion', 'defect', 'melspec', 'speech_embedding', 'silero_vad', 'asr'] }),
     /** The model behind POST /v1/vision/detect when the request names none. */
     defaultDetector: Type.String({ default: 'centernet' }),
   }),
@@ -138,9 +162,10 @@ function deepFreeze<T>(value: T): T {
 function withSections(input: ConfigInput): Record<string, unknown> {
   // TypeBox fills defaults of nested objects only where the object exists.
   const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
-  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'models', 'log'] as const) copy[key] ??= {};
+  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'speech', 'models', 'log'] as const) copy[key] ??= {};
   (copy.runtime as Record<string, unknown>).batching ??= {};
   (copy.streams as Record<string, unknown>).mqtt ??= {};
+  (copy.speech as Record<string, unknown>).stream ??= {};
   return copy;
 }
 
