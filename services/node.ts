@@ -1,6 +1,6 @@
 /**
  * The composition root of one MEC node: the only place that wires the layers together.
- * Start order: runtime -> repository (loads the models) -> tasks (vision, inspection: one admission
+ * Start order: runtime -> repository (loads the models) -> tasks (vision, inspection, speech: one admission
  * gate) -> camera hub -> metrics -> HTTP (with the WebSocket streams) -> MQTT camera bridge.
  * Close order is the reverse: the MQTT bridge disconnects, HTTP stops taking requests and drains,
  * the hub stops its cameras, then the repository (which closes the runtime and its workers), then
@@ -14,6 +14,7 @@ import { createRepository } from './registry/index.ts';
 import { admissionGateFor } from './tasks/admission.ts';
 import { createVisionTasks } from './tasks/vision/index.ts';
 import { createInspectionTasks } from './tasks/inspection/index.ts';
+import { createSpeechTasks } from './tasks/speech/index.ts';
 import { CameraHub } from './streams/camera-hub.ts';
 import { MqttCameraBridge } from './streams/mqtt-bridge.ts';
 import { createMetrics } from './metrics/metrics.ts';
@@ -52,6 +53,7 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     const admission = admissionGateFor(config);
     const vision = createVisionTasks({ repository, config, admission });
     const inspection = createInspectionTasks({ repository, config, admission });
+    const speech = createSpeechTasks({ repository, config, admission });
     hub = new CameraHub({
       inspection,
       maxCameras: config.streams.maxCameras,
@@ -60,7 +62,7 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     });
     metrics = createMetrics({ runtime });
     const mqttStats = () => bridge?.stats() ?? { connected: false, unaddressable: 0, unpublished: 0 };
-    app = await build(config, { repository, runtime, vision, inspection, metrics, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
+    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
     if (config.streams.mqtt.enabled) {
       const { url, topicPrefix, username, password } = config.streams.mqtt;
       // Connects in the background: a broker that is down delays nothing, mqtt.js keeps retrying.
