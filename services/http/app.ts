@@ -21,6 +21,8 @@ import { v2Routes } from './routes/v2.ts';
 import { visionRoutes } from './routes/vision.ts';
 import { inspectRoutes } from './routes/inspect.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { asrRoutes, MAX_MESSAGE_BYTES as SPEECH_MAX_MESSAGE_BYTES } from './routes/asr.ts';
+import { acceptWebSockets } from './websocket.ts';
 import { SERVER_NAME, SERVER_VERSION } from './routes/v2-server.ts';
 
 export type { HttpDeps } from './deps.ts';
@@ -86,16 +88,18 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
       info: {
         title: `${SERVER_NAME} edge API`,
         version: SERVER_VERSION,
-        description: 'Vision and defect-inspection tasks (/v1), camera streams (/v1/streams, WebSocket), the Open Inference Protocol with Triton extensions (/v2), metrics. Error codes: docs/errors.md.',
+        description: 'Vision and defect-inspection tasks (/v1), speech recognition (/v1/asr, WebSocket /v1/asr/stream), camera streams (/v1/streams, WebSocket), the Open Inference Protocol with Triton extensions (/v2), metrics. Error codes: docs/errors.md.',
       },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  await acceptWebSockets(app, Math.max(config.streams.maxFrameBytes, SPEECH_MAX_MESSAGE_BYTES));
   const routeOptions: RouteOptions = { config, deps };
   await app.register(visionRoutes, routeOptions);
   await app.register(inspectRoutes, routeOptions);
   await app.register(streamRoutes, routeOptions);
+  await app.register(asrRoutes, routeOptions);
   await app.register(v2Routes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
   return app;

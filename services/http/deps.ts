@@ -2,7 +2,7 @@
  * What the HTTP edge is given by the composition root. It owns none of it: the root closes the
  * repository, runtime and metrics after the server (in reverse order of creation).
  */
-import type { InspectionTasks, ModelRepository, ModelRuntime, VisionTasks } from '../core/contracts.ts';
+import type { InspectionTasks, ModelRepository, ModelRuntime, SpeechTasks, VisionTasks } from '../core/contracts.ts';
 import type { Config } from '../core/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { CameraHub } from '../streams/camera-hub.ts';
@@ -13,6 +13,7 @@ export interface HttpDeps {
   runtime: ModelRuntime;
   vision: VisionTasks;
   inspection: InspectionTasks;
+  speech: SpeechTasks;
   metrics: Metrics;
   /** Camera streams: the hub the WebSocket route feeds, and the MQTT bridge's state if it runs. */
   streams: { hub: CameraHub; mqtt?: () => MqttBridgeStats };

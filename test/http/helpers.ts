@@ -12,6 +12,7 @@ import { createRepository } from '../../services/registry/index.ts';
 import { createRuntime } from '../../services/runtime/index.ts';
 import { createVisionTasks } from '../../services/tasks/vision/index.ts';
 import { createInspectionTasks } from '../../services/tasks/inspection/index.ts';
+import { createSpeechTasks } from '../../services/tasks/speech/index.ts';
 import { admissionGateFor } from '../../services/tasks/admission.ts';
 import { CameraHub } from '../../services/streams/camera-hub.ts';
 
@@ -48,9 +49,10 @@ export async function startStack(overrides: ConfigInput = {}): Promise<Stack> {
   const admission = admissionGateFor(config);
   const vision = createVisionTasks({ repository, config, admission });
   const inspection = createInspectionTasks({ repository, config, admission });
+  const speech = createSpeechTasks({ repository, config, admission });
   const hub = new CameraHub({ inspection, maxCameras: config.streams.maxCameras, idleTimeoutMs: config.streams.idleTimeoutMs, frameTimeoutMs: config.server.defaultInferTimeoutMs });
   const metrics = createMetrics({ runtime, defaultMetrics: false });
-  const app = await build(config, { repository, runtime, vision, inspection, metrics, streams: { hub } });
+  const app = await build(config, { repository, runtime, vision, inspection, speech, metrics, streams: { hub } });
   await app.ready();
   let closed: Promise<void> | undefined;
   return {

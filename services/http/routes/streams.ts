@@ -7,10 +7,10 @@
  * `GET /v1/streams` lists the cameras being served with their counters.
  */
 import type { FastifyInstance } from 'fastify';
-import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { EdgeError } from '../../core/errors.ts';
 import type { RouteOptions } from '../deps.ts';
+import { CLOSE_MESSAGE_TOO_BIG } from '../websocket.ts';
 import type { CameraStream } from '../../streams/camera-stream.ts';
 import { checkFrameId, errorMessage, parseCapturedAt, type CameraFrame } from '../../streams/messages.ts';
 
@@ -55,19 +55,6 @@ function bytesOf(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
 
 export async function streamRoutes(app: FastifyInstance, { config, deps }: RouteOptions): Promise<void> {
   const hub = deps.streams.hub;
-  await app.register(websocket, {
-    options: { maxPayload: config.streams.maxFrameBytes },
-    errorHandler(error, socket, request) {
-      // ws closes the socket itself on a client's protocol fault (1009 too big, 1002 ...): a warning, not our error.
-      if (String((error as { code?: unknown }).code ?? '').startsWith('WS_ERR_')) {
-        request.log.warn({ code: (error as { code?: string }).code, camera: request.url }, `camera socket closed: ${error.message}`);
-        return;
-      }
-      request.log.error(error);
-      socket.terminate();
-    },
-  });
-
   app.get('/v1/streams', { schema: { summary: 'Cameras being served, with their counters', tags: ['streams'] } }, async () => ({
     cameras: hub.stats(),
     mqtt: deps.streams.mqtt?.() ?? null,
@@ -115,6 +102,11 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
           }
           return;
         }
+        const bytes = bytesOf(data);
+        if (bytes.byteLength > config.streams.maxFrameBytes) {
+          socket.close(CLOSE_MESSAGE_TOO_BIG, 'frame larger than streams.maxFrameBytes');
+          return;
+        }
         sequence += 1;
         const metadata = next ?? {};
         next = undefined;
@@ -122,7 +114,7 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
           frameId: metadata.frameId ?? String(sequence),
           capturedAt: metadata.capturedAt ?? Date.now(),
           surface: metadata.surface ?? surface,
-          bytes: bytesOf(data),
+          bytes,
         };
         // A newer connection with this camera id replaced this one (hub.open with replace).
         if (!stream.offer(frame) && stream.closed) socket.close(CLOSE_POLICY, 'replaced by a newer connection of this camera');
