@@ -9,8 +9,24 @@
  */
 import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
 
+export const CLOSE_POLICY = 1008;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
+/** Results a client has not read yet; past this it is not reading and is disconnected. */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
+
+/** Sends JSON to a client while it is open and reading: one that lets MAX_UNREAD_BYTES pile up is closed (1008). */
+export function jsonSender(socket: WebSocket): (message: object) => void {
+  return (message) => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_UNREAD_BYTES) {
+      socket.close(CLOSE_POLICY, 'results are not being read');
+      return;
+    }
+    socket.send(JSON.stringify(message));
+  };
+}
 
 export async function acceptWebSockets(app: FastifyInstance, maxPayload: number): Promise<void> {
   await app.register(websocket, {

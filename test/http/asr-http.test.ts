@@ -12,8 +12,8 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_REPOSITORY, startStack, type Stack } from './helpers.ts';
+import { goforwardPcm } from '../support/real-speech.ts';
 
-const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 const MAX_STREAMS = 2;
 
 let dir: string;
@@ -50,7 +50,6 @@ function wav(data: Uint8Array, fields: { formatTag?: number; channels?: number; 
 
 /** 16 kHz 16-bit mono PCM of a silence of `seconds`. */
 const silencePcm = (seconds: number) => Buffer.alloc(Math.round(seconds * 16_000) * 2);
-const goforwardPcm = () => readFileSync(GOFORWARD);
 
 /** Runs a tool with `{}` standing for a new file in the temp dir; returns that file's bytes. */
 function toolFile(tool: string, name: string, args: string[]): Buffer {
@@ -106,11 +105,6 @@ beforeAll(async () => {
     } catch (error) {
       throw new Error(`these tests make their audio with ${tool}, which is not runnable here (apt-get install ${tool}): ${String(error)}`);
     }
-  }
-  try {
-    readFileSync(GOFORWARD);
-  } catch {
-    throw new Error(`${GOFORWARD} is missing: apt-get install pocketsphinx-testdata`);
   }
   dir = mkdtempSync(path.join(os.tmpdir(), 'asr-http-'));
   stack = await startStack({

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resampleTo16k } from '../../services/tasks/speech/resample.ts';
+import { GOFORWARD_WAV, goforwardPcm } from '../support/real-speech.ts';
 
-const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 
 function sine(rate: number, frequency: number, seconds: number, amplitude = 0.5): Float32Array {
   const samples = new Float32Array(Math.round(rate * seconds));
@@ -106,10 +106,10 @@ describe('resampleTo16k', () => {
   });
 
   it('a real voice through sox to 44.1 kHz and back here matches the original below 7 kHz', () => {
-    const raw = readFileSync(GOFORWARD);
+    const raw = goforwardPcm();
     const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
     const original = Float32Array.from(pcm, (value) => value / 32768);
-    const upsampled = execFileSync('sox', ['-t', 'raw', '-r', '16000', '-e', 'signed-integer', '-b', '16', '-c', '1', GOFORWARD, '-t', 'f32', '-r', '44100', '-']);
+    const upsampled = execFileSync('sox', [GOFORWARD_WAV, '-t', 'f32', '-r', '44100', '-']);
     const at44k = new Float32Array(upsampled.buffer, upsampled.byteOffset, upsampled.byteLength / 4);
     const back = resampleTo16k(at44k, 44100);
     expect(Math.abs(back.length - original.length)).toBeLessThanOrEqual(1);

@@ -18,6 +18,7 @@ import { createSpeechTasks } from '../../services/tasks/speech/index.ts';
 import { createSpeechStream, type SpeechStreamOptions, type StreamVoiceActivity } from '../../services/tasks/speech/stream.ts';
 import { VAD_CHUNK, VoiceActivity } from '../../services/tasks/speech/vad.ts';
 import { bindVad } from '../../services/tasks/speech/vad-model.ts';
+import { goforwardPcm, joinAudio } from '../support/real-speech.ts';
 
 /** Sample i of the stream carries i / 2^20 (exact in float32): a recognition tells which samples it got. */
 const SCALE = 2 ** 20;
@@ -335,7 +336,6 @@ describe('speech stream timing (scripted voice activity, held recogniser)', () =
 });
 
 describe('speech stream end to end (Silero VAD and the trained recogniser through the runtime, a real voice)', () => {
-  const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
   let config: Readonly<Config>;
   let runtime: ModelRuntime;
   let repository: ModelRepository;
@@ -343,12 +343,7 @@ describe('speech stream end to end (Silero VAD and the trained recogniser throug
   let voice: Float32Array;
 
   beforeAll(async () => {
-    let raw: Buffer;
-    try {
-      raw = readFileSync(GOFORWARD);
-    } catch {
-      throw new Error(`${GOFORWARD} is missing: apt-get install pocketsphinx-testdata`);
-    }
+    const raw = goforwardPcm();
     voice = new Float32Array(raw.length / 2);
     for (let index = 0; index < voice.length; index += 1) voice[index] = raw.readInt16LE(index * 2) / 32_768;
     config = loadConfig({ log: { level: 'silent' }, runtime: { workers: 1, intraOpThreads: 1 }, models: { load: ['melspec', 'speech_embedding', 'silero_vad', 'asr'] } });
@@ -365,14 +360,7 @@ describe('speech stream end to end (Silero VAD and the trained recogniser throug
 
   /** [silence, voice, silence, ...] as one signal; numbers are seconds of silence. */
   function signal(parts: Array<number | Float32Array>): Float32Array {
-    const pieces = parts.map((part) => (typeof part === 'number' ? new Float32Array(Math.round(part * 16_000)) : part));
-    const out = new Float32Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-    let at = 0;
-    for (const piece of pieces) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    return joinAudio(parts.map((part) => (typeof part === 'number' ? new Float32Array(Math.round(part * 16_000)) : part)));
   }
 
   /** 100-ms pieces, about 5x faster than real time, as a live sender ahead of the node. */

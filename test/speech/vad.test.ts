@@ -14,8 +14,9 @@ import { createRuntime } from '../../services/runtime/index.ts';
 import { speechProbabilities, speechSegments, VAD_CHUNK, VoiceActivity, type RunVad, type SegmentOptions } from '../../services/tasks/speech/vad.ts';
 import { assertVadModel, bindVad } from '../../services/tasks/speech/vad-model.ts';
 import { codeOf, codeOfSync } from '../support/code-of.ts';
+import { goforwardPcm, joinAudio } from '../support/real-speech.ts';
+import { mulberry32 } from '../../services/client/camera/random.ts';
 
-const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 const RATE = 16_000;
 const SEGMENTS: SegmentOptions = { threshold: 0.4, mergeGapMs: 800, padMs: 0, minSpeechMs: 250 };
 
@@ -26,15 +27,7 @@ function pcm16ToFloat(bytes: Buffer): Float32Array {
   return samples;
 }
 
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+const concat = (...parts: Float32Array[]): Float32Array => joinAudio(parts);
 
 /** Energy of each 32-ms chunk in dB full scale (mean square). */
 function energyDb(samples: Float32Array): number[] {
@@ -56,19 +49,10 @@ function loudChunks(samples: Float32Array): { first: number; last: number } {
   return { first: loud[0]!, last: loud[loud.length - 1]! };
 }
 
-/** Gaussian noise of the given RMS from a seeded generator (mulberry32 + Box-Muller). */
+/** Gaussian noise of the given RMS from a seeded generator. */
 function whiteNoise(length: number, rms: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const uniform = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(length);
-  for (let index = 0; index < length; index += 1) out[index] = rms * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return out;
+  const random = mulberry32(seed);
+  return Float32Array.from({ length }, () => rms * random.gaussian());
 }
 
 const silence = (seconds: number): Float32Array => new Float32Array(Math.round(seconds * RATE));
@@ -85,7 +69,7 @@ beforeAll(async () => {
   repository = await createRepository({ config, runtime: createRuntime(config), load: ['silero_vad'] });
   expect(repository.isReady('silero_vad')).toBe(true);
   run = bindVad(repository, 'silero_vad');
-  speech = pcm16ToFloat(readFileSync(GOFORWARD));
+  speech = pcm16ToFloat(goforwardPcm());
 });
 
 afterAll(async () => {

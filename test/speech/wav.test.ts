@@ -10,9 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeError } from '../../services/core/errors.ts';
 import { decodeWav, type WavLimits } from '../../services/tasks/speech/wav.ts';
+import { GOFORWARD_WAV, goforwardPcm } from '../support/real-speech.ts';
 
 const LIMITS: WavLimits = { maxSeconds: 30, maxChannels: 8 };
-const GOFORWARD = '/usr/share/pocketsphinx/test/data/goforward.raw';
 
 let dir: string;
 
@@ -222,13 +222,13 @@ describe('decodeWav: real files from sox, every accepted layout', () => {
   });
 
   it('goforward.raw (a real voice, 16 kHz 16-bit mono) wrapped in a WAV header decodes sample for sample', () => {
-    const raw = new Uint8Array(readFileSync(GOFORWARD));
+    const raw = new Uint8Array(goforwardPcm());
     const bytes = riff([fmt({ tag: 1, channels: 1, rate: 16000, bits: 16 }), data(raw)]);
     const decoded = decodeWav(bytes, LIMITS);
     expect(decoded).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16, format: 'pcm', frames: raw.length / 2 });
     const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
     expect(decoded.samples.every((value, index) => value === pcm[index]! / 32768)).toBe(true);
-    const independent = execFileSync('sox', ['-t', 'raw', '-r', '16000', '-e', 'signed-integer', '-b', '16', '-c', '1', GOFORWARD, '-t', 'f32', '-']);
+    const independent = execFileSync('sox', [GOFORWARD_WAV, '-t', 'f32', '-']);
     expect(maxDifference(decoded.samples, new Float32Array(independent.buffer, independent.byteOffset, independent.byteLength / 4))).toBe(0);
     // A voice, not silence: speech peaks well above its quiet parts.
     const peak = decoded.samples.reduce((max, value) => Math.max(max, Math.abs(value)), 0);

@@ -26,7 +26,7 @@ import type { WebSocket } from 'ws';
 import type { SpeechStream, UtteranceResult } from '../../core/contracts.ts';
 import { EdgeError, toEdgeError } from '../../core/errors.ts';
 import type { RouteOptions } from '../deps.ts';
-import { CLOSE_MESSAGE_TOO_BIG } from '../websocket.ts';
+import { CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY, jsonSender } from '../websocket.ts';
 import { acceptAudioBodies, AUDIO_CONTENT_TYPES, audioBodyLimit, audioRouteErrors, readAudio } from '../audio-body.ts';
 import { statusOf } from '../error-status.ts';
 import { clientGoneSignal } from '../request-signal.ts';
@@ -36,11 +36,8 @@ const STREAM_RATE = 16_000;
 /** Largest binary message: 4 s of float32 at 16 kHz (256 KiB); clients send 20-200 ms chunks. */
 const MAX_MESSAGE_SECONDS = 4;
 export const MAX_MESSAGE_BYTES = MAX_MESSAGE_SECONDS * STREAM_RATE * 4;
-/** Results a client has not read yet; past this it is not reading and is disconnected. */
-const MAX_UNREAD_BYTES = 1024 * 1024;
 const CLOSE_NORMAL = 1000;
 const CLOSE_INVALID_PAYLOAD = 1007;
-const CLOSE_POLICY = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
 const CLOSE_TRY_AGAIN_LATER = 1013;
 
@@ -148,14 +145,7 @@ export async function asrRoutes(app: FastifyInstance, { config, deps }: RouteOpt
   const open = new Set<WebSocket>();
 
   app.get('/v1/asr/stream', { websocket: true }, (socket: WebSocket, request) => {
-    const send = (message: object): void => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (socket.bufferedAmount > MAX_UNREAD_BYTES) {
-        socket.close(CLOSE_POLICY, 'results are not being read');
-        return;
-      }
-      socket.send(JSON.stringify(message));
-    };
+    const send = jsonSender(socket);
     const sendError = (error: unknown): EdgeError => {
       const edge = toEdgeError(error);
       let message = edge.message;

@@ -10,13 +10,11 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { EdgeError } from '../../core/errors.ts';
 import type { RouteOptions } from '../deps.ts';
-import { CLOSE_MESSAGE_TOO_BIG } from '../websocket.ts';
+import { CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY, jsonSender } from '../websocket.ts';
 import type { CameraStream } from '../../streams/camera-stream.ts';
 import { checkFrameId, errorMessage, parseCapturedAt, type CameraFrame } from '../../streams/messages.ts';
 
 /** Answers a client has not read yet; past this it is not reading and is disconnected. */
-const MAX_UNREAD_BYTES = 1024 * 1024;
-const CLOSE_POLICY = 1008;
 
 interface FrameMetadata {
   frameId?: string;
@@ -66,14 +64,7 @@ export async function streamRoutes(app: FastifyInstance, { config, deps }: Route
     (socket: WebSocket, request) => {
       const { cameraId } = request.params;
       const surface = request.query.surface;
-      const send = (message: object): void => {
-        if (socket.readyState !== socket.OPEN) return;
-        if (socket.bufferedAmount > MAX_UNREAD_BYTES) {
-          socket.close(CLOSE_POLICY, 'results are not being read');
-          return;
-        }
-        socket.send(JSON.stringify(message));
-      };
+      const send = jsonSender(socket);
       const refuse = (error: unknown): void => {
         const message = errorMessage(cameraId.slice(0, 64), undefined, error);
         send(message);
