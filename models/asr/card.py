@@ -1,6 +1,7 @@
 """Writes the recogniser's model card (models/repository/asr/card.json) from what training left
-beside the ONNX file (training.json, bigram.json) and the decoder settings tuned on validation
-(decoder.json, from tune-decoder.ts; defaults until it has run).
+beside the ONNX file (training.json, bigram.json), the decoder settings tuned on validation
+(decoder.json, from tune-decoder.ts; defaults until it has run) and the held-out figures
+(evaluation.json, from `npm run eval:asr -- --json`, when present).
 
     python3 card.py --out models/repository/asr"""
 import argparse
@@ -81,7 +82,8 @@ def main():
         },
         "licence": "Model weights, training and decoding code: Apache-2.0 (this project). Training speech synthesised with espeak-ng (GPL-3.0, its output is not covered) and Festival voices kal/slt (free licences, see /usr/share/doc/festvox-*/copyright).",
         "warmup": {"mel": {"shape": [1, 100, 32]}, "embeddings": {"shape": [1, 4, 96]}},
-        "verification": {**(training or {}), "decoder": tuning_summary(read_json(os.path.join(args.out, "decoder.json"), {}))},
+        "verification": {**(training or {}), "decoder": tuning_summary(read_json(os.path.join(args.out, "decoder.json"), {})),
+                         "evaluation": read_json(os.path.join(args.out, "evaluation.json"))},
     }
     text = json.dumps(card, indent=2)
     # One line per bigram row (and per label list) instead of one line per number: a readable card.

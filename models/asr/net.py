@@ -51,8 +51,11 @@ class Block(nn.Module):
 
 
 class AcousticModel(nn.Module):
-    def __init__(self, vocabulary, channels=192, width=128, dropout=0.1):
+    def __init__(self, vocabulary, channels=192, width=128, dropout=0.1, mel_drop=0.0):
         super().__init__()
+        # Training only: the share of clips whose mel branch is silenced, so the model also learns
+        # to recognise from the embeddings alone (trained on real speech, they carry over to people).
+        self.mel_drop = mel_drop
         self.register_buffer("mel_mean", torch.zeros(MEL_BANDS))
         self.register_buffer("mel_std", torch.ones(MEL_BANDS))
         self.register_buffer("emb_mean", torch.zeros(EMBEDDING_SIZE))
@@ -71,6 +74,8 @@ class AcousticModel(nn.Module):
         """[B, T, 32], [B, N, 96] -> [B, 2 * width, T4] aligned frame features."""
         mel = (mel - self.mel_mean) / self.mel_std
         frames = self.mel_conv(mel.transpose(1, 2))
+        if self.training and self.mel_drop > 0:
+            frames = frames * (torch.rand(frames.shape[0], 1, 1) >= self.mel_drop).to(frames.dtype)
         count = frames.shape[2]
         emb = self.emb_proj((embeddings - self.emb_mean) / self.emb_std)
         batch, windows, width = emb.shape

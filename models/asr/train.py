@@ -149,7 +149,8 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--channels", type=int, default=192)
-    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--dropout", type=float, default=0.15)
+    parser.add_argument("--mel-drop", type=float, default=0.0, help="share of training clips with the mel branch silenced")
     parser.add_argument("--train-splits", default="train,train2")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -166,7 +167,7 @@ def main():
         train_emb.append(emb)
     train_mel, train_emb = np.concatenate(train_mel), np.concatenate(train_emb)
     val, _, _ = load_split(args.data, "val")
-    model = AcousticModel(len(WORDS), channels=args.channels, dropout=args.dropout)
+    model = AcousticModel(len(WORDS), channels=args.channels, dropout=args.dropout, mel_drop=args.mel_drop)
     model.mel_mean.copy_(torch.from_numpy(train_mel.mean(0)))
     model.mel_std.copy_(torch.from_numpy(train_mel.std(0) + 1e-5))
     model.emb_mean.copy_(torch.from_numpy(train_emb.mean(0)))
@@ -210,7 +211,8 @@ def main():
         json.dump({"words": WORDS, "logProb": np.round(bigram(train), 3).tolist()}, handle)
     summary = {"validationWer": round(best[0], 4), "epochs": epoch + 1, "seconds": round(time.time() - started),
                "trainingClips": len(train), "trainingHours": round(len(train_mel) / 100 / 3600, 2),
-               "parameters": sum(p.numel() for p in model.parameters()), "seed": args.seed}
+               "parameters": sum(p.numel() for p in model.parameters()), "seed": args.seed,
+               "dropout": args.dropout, "melDrop": args.mel_drop, "minutes": args.minutes}
     with open(os.path.join(args.out, "training.json"), "w") as handle:
         json.dump(summary, handle, indent=2)
     print(json.dumps(summary), path)
