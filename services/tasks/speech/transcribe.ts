@@ -31,6 +31,9 @@ export interface SpeechContext {
 
 type RunOptions = Pick<TranscribeOptions, 'timeoutMs' | 'signal'>;
 
+/** Voiced stretches shorter than this are clicks and coughs: the shortest word ("oh") lasts ~100 ms. */
+const MIN_SPEECH_MS = 90;
+
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
@@ -52,7 +55,8 @@ function frozenModel(context: SpeechContext, repository: Pick<ModelRepository, '
   const output = signature.outputs[0]!.name;
   return async (data, dims) => {
     const result = await repository.infer(model, undefined, { [input]: { type: 'float32', dims, data } }, inferOptionsOf(clock, options, [output]));
-    return floatOutput(result.outputs, output, result.outputs[output]?.data.length ?? 0);
+    // Its length depends on the input's (mel frames, windows): the check is float32 data matching its own dims.
+    return floatOutput(result.outputs, output, (result.outputs[output]?.dims ?? [Number.NaN]).reduce((product, dim) => product * dim, 1));
   };
 }
 
@@ -107,7 +111,7 @@ async function recogniseAll(samples: Float32Array, context: SpeechContext, clock
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
   const probabilities = await speechProbabilities(samples, vad);
-  const segments = speechSegments(probabilities, samples.length, { threshold: speech.vadThreshold, mergeGapMs: speech.mergeGapMs, padMs: speech.segmentPadMs, minSpeechMs: 90 });
+  const segments = speechSegments(probabilities, samples.length, { threshold: speech.vadThreshold, mergeGapMs: speech.mergeGapMs, padMs: speech.segmentPadMs, minSpeechMs: MIN_SPEECH_MS });
   const words: RecognisedWord[] = [];
   for (const segment of segments) {
     throwIfCancelled(options.signal);
@@ -116,12 +120,16 @@ async function recogniseAll(samples: Float32Array, context: SpeechContext, clock
       words.push({ ...word, start_ms: round1(word.start_ms + offsetMs), end_ms: round1(word.end_ms + offsetMs) });
     }
   }
+  return resultOf(words, samples.length, model, loaded.version, clock);
+}
+
+function resultOf(words: RecognisedWord[], samples: number, model: string, version: string, clock: PhaseClock): TranscribeResult {
   return {
     text: words.map((word) => word.word).join(' '),
     words,
-    duration_ms: round1((samples.length / SAMPLE_RATE) * 1000),
+    duration_ms: round1((samples / SAMPLE_RATE) * 1000),
     model,
-    version: loaded.version,
+    version,
     timings: clock.finish(),
   };
 }
@@ -166,14 +174,7 @@ export function createTranscribe(context: SpeechContext) {
           start_ms: round1(word.start_ms),
           end_ms: round1(word.end_ms),
         }));
-        return {
-          text: words.map((word) => word.word).join(' '),
-          words,
-          duration_ms: round1((samples.length / SAMPLE_RATE) * 1000),
-          model: context.config.speech.model,
-          version: loaded.version,
-          timings: clock.finish(),
-        };
+        return resultOf(words, samples.length, context.config.speech.model, loaded.version, clock);
       }, options);
     },
   };
