@@ -373,7 +373,8 @@ export interface TranscribeOptions {
 
 export interface RecognisedWord {
   word: string;
-  /** From the start of the audio sent. */
+  /** From the start of the audio sent: the frames the model emits the word on (CTC spikes within
+   *  the word), not its acoustic boundaries. */
   start_ms: number;
   end_ms: number;
   /** The acoustic model's mean probability of the word over its frames, in [0, 1]. */
