@@ -1,6 +1,6 @@
 """Trains the acoustic model with CTC on the synthesised corpus's features and exports it to ONNX.
 
-    python3 train.py --data DIR --out models/repository/asr [--minutes 20 --seed 7]
+    python3 train.py --data DIR --out models/repository/asr [--minutes 25 --seed 7]
 
 DIR holds features/{train,train2,val}.* from features.ts. Training is seeded (torch, numpy, batch
 order) and stops after --minutes of wall time or --epochs, whichever comes first; the checkpoint
@@ -144,7 +144,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--minutes", type=float, default=20)
+    parser.add_argument("--minutes", type=float, default=25)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
