@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_REPOSITORY, startStack, type Stack } from './helpers.ts';
 import { goforwardPcm } from '../support/real-speech.ts';
+import { data, fmt, riff, type Chunk } from '../support/wav-builder.ts';
 
 const MAX_STREAMS = 2;
 
@@ -21,31 +22,12 @@ let stack: Stack;
 /** http://127.0.0.1:port */
 let baseUrl: string;
 
-/** A RIFF/WAVE file; every field may be set to a lie. */
-function wav(data: Uint8Array, fields: { formatTag?: number; channels?: number; rate?: number; bits?: number; blockAlign?: number; dataSize?: number; extraChunk?: { id: string; size: number } } = {}): Buffer {
+/** A RIFF/WAVE file of `pcm`; every field may be set to a lie (an extra chunk goes between fmt and data). */
+function wav(pcm: Uint8Array, fields: { formatTag?: number; channels?: number; rate?: number; bits?: number; blockAlign?: number; dataSize?: number; extraChunk?: { id: string; size: number } } = {}): Buffer {
   const { formatTag = 1, channels = 1, rate = 16_000, bits = 16 } = fields;
   const blockAlign = fields.blockAlign ?? channels * Math.ceil(bits / 8);
-  const extra = fields.extraChunk === undefined ? Buffer.alloc(0) : Buffer.alloc(8);
-  if (fields.extraChunk !== undefined) {
-    extra.write(fields.extraChunk.id, 0, 'ascii');
-    extra.writeUInt32LE(fields.extraChunk.size, 4);
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + extra.length + data.length, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(formatTag, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * blockAlign, 28);
-  header.writeUInt16LE(blockAlign, 32);
-  header.writeUInt16LE(bits, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(fields.dataSize ?? data.length, 40);
-  // An extra chunk goes between fmt and data.
-  return Buffer.concat([header.subarray(0, 36), extra, header.subarray(36), data]);
+  const extra: Chunk[] = fields.extraChunk === undefined ? [] : [{ id: fields.extraChunk.id, body: new Uint8Array(0), size: fields.extraChunk.size }];
+  return Buffer.from(riff([fmt({ tag: formatTag, channels, rate, bits, blockAlign }), ...extra, data(pcm, fields.dataSize)]));
 }
 
 /** 16 kHz 16-bit mono PCM of a silence of `seconds`. */
