@@ -13,7 +13,8 @@ import { loadConfig, PROJECT_ROOT } from '../../services/core/config.ts';
 import { createRepository } from '../../services/registry/index.ts';
 import { createRuntime } from '../../services/runtime/index.ts';
 import { decodeCtc, decodeGreedy, type DecoderSettings } from '../../services/tasks/speech/ctc-decoder.ts';
-import { computeFeatures, type RunModel } from '../../services/tasks/speech/front-end.ts';
+import { computeFeatures } from '../../services/tasks/speech/front-end.ts';
+import { frozenModel } from '../../services/tasks/speech/frozen-model.ts';
 import { recogniserOf } from '../../services/tasks/speech/recogniser.ts';
 import { decodeWav } from '../../services/tasks/speech/wav.ts';
 import { wordErrors } from './scoring.ts';
@@ -29,13 +30,7 @@ async function main(): Promise<void> {
   const repository = await createRepository({ config, runtime, load });
   const loaded = repository.get(MODEL);
   const recogniser = recogniserOf(loaded.card, loaded.signature);
-  const frozen = (model: string): RunModel => {
-    const { signature } = repository.get(model);
-    const input = signature.inputs[0]!.name;
-    const output = signature.outputs[0]!.name;
-    return async (data, dims) => (await repository.infer(model, undefined, { [input]: { type: 'float32', dims, data } })).outputs[output]!.data as Float32Array;
-  };
-  const models = { melspec: frozen('melspec'), embedding: frozen('speech_embedding') };
+  const models = { melspec: frozenModel(repository, recogniser.frontEnd.melspec), embedding: frozenModel(repository, recogniser.frontEnd.embedding) };
 
   const clips = (await readFile(join(dataDir, 'val.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { file: string; text: string });
   const cached: Array<{ reference: string[]; values: Float32Array; steps: number }> = [];

@@ -16,7 +16,8 @@ import { floatOutput } from '../common/model-io.ts';
 import { PhaseClock } from '../common/phases.ts';
 import { inferOptionsOf } from '../common/run-options.ts';
 import { decodeCtc } from './ctc-decoder.ts';
-import { computeFeatures, SAMPLE_RATE, type RunModel } from './front-end.ts';
+import { computeFeatures, SAMPLE_RATE } from './front-end.ts';
+import { frozenModel } from './frozen-model.ts';
 import { EMBEDDING_INPUT, MEL_INPUT, OUTPUT, recogniserOf, SPEECH_TASK, type Recogniser } from './recogniser.ts';
 import { resampleTo16k } from './resample.ts';
 import { speechProbabilities, speechSegments } from './vad.ts';
@@ -37,44 +38,54 @@ const MIN_SPEECH_MS = 90;
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
-/** The repository as seen by one request: every run's queue and compute time lands on its clock. */
-function timedRepository(repository: ModelRepository, clock: PhaseClock): Pick<ModelRepository, 'infer'> {
-  return {
-    async infer(name, version, inputs, options) {
-      const result = await repository.infer(name, version, inputs, options);
-      clock.addInference(result.timings);
-      return result;
-    },
-  };
+/** What one request works with: its clock and options, the recogniser (looked up once) and the
+ *  repository as the request sees it (every run's queue and compute time lands on its clock). */
+interface RecognitionRun {
+  clock: PhaseClock;
+  options: RunOptions;
+  model: string;
+  version: string;
+  recogniser: Recogniser;
+  repository: Pick<ModelRepository, 'get' | 'infer'>;
 }
 
-/** A frozen single-input, single-output model (melspec, speech_embedding) as a RunModel. */
-function frozenModel(context: SpeechContext, repository: Pick<ModelRepository, 'infer'>, model: string, clock: PhaseClock, options: RunOptions): RunModel {
-  const { signature } = context.repository.get(model);
-  const input = signature.inputs[0]!.name;
-  const output = signature.outputs[0]!.name;
-  return async (data, dims) => {
-    const result = await repository.infer(model, undefined, { [input]: { type: 'float32', dims, data } }, inferOptionsOf(clock, options, [output]));
-    // Its length depends on the input's (mel frames, windows): the check is float32 data matching its own dims.
-    return floatOutput(result.outputs, output, (result.outputs[output]?.dims ?? [Number.NaN]).reduce((product, dim) => product * dim, 1));
+function startRun(context: SpeechContext, clock: PhaseClock, options: RunOptions): RecognitionRun {
+  const model = context.config.speech.model;
+  const loaded = context.repository.get(model);
+  clock.version = loaded.version;
+  return {
+    clock,
+    options,
+    model,
+    version: loaded.version,
+    recogniser: recogniserOf(loaded.card, loaded.signature),
+    repository: {
+      get: (name, version) => context.repository.get(name, version),
+      async infer(name, version, inputs, inferOptions) {
+        const result = await context.repository.infer(name, version, inputs, inferOptions);
+        clock.addInference(result.timings);
+        return result;
+      },
+    },
   };
 }
 
 /** One speech segment -> its words, timed from the segment's start. */
-async function recogniseSegment(samples: Float32Array, recogniser: Recogniser, model: string, context: SpeechContext, clock: PhaseClock, options: RunOptions): Promise<RecognisedWord[]> {
-  const repository = timedRepository(context.repository, clock);
+async function recogniseSegment(samples: Float32Array, run: RecognitionRun): Promise<RecognisedWord[]> {
+  const { clock, options, recogniser, repository } = run;
+  const optionsFor = (outputs: readonly string[]) => inferOptionsOf(clock, options, outputs);
   const features = await computeFeatures(samples, {
-    melspec: frozenModel(context, repository, recogniser.frontEnd.melspec, clock, options),
-    embedding: frozenModel(context, repository, recogniser.frontEnd.embedding, clock, options),
+    melspec: frozenModel(repository, recogniser.frontEnd.melspec, optionsFor),
+    embedding: frozenModel(repository, recogniser.frontEnd.embedding, optionsFor),
   });
   const result = await repository.infer(
-    model,
-    clock.version,
+    run.model,
+    run.version,
     {
       [MEL_INPUT]: { type: 'float32', dims: [1, features.frames, features.mel.length / features.frames], data: features.mel },
       [EMBEDDING_INPUT]: { type: 'float32', dims: [1, features.windows, features.embeddings.length / Math.max(1, features.windows)], data: features.embeddings },
     },
-    inferOptionsOf(clock, options, [OUTPUT]),
+    optionsFor([OUTPUT]),
   );
   const logProbs = result.outputs[OUTPUT];
   const steps = logProbs?.dims[1] ?? 0;
@@ -99,28 +110,32 @@ function checkLength(samples: number, config: Readonly<Config>): void {
   }
 }
 
-/** Voice activity, then each speech segment recognised; words timed on the whole audio. */
-async function recogniseAll(samples: Float32Array, context: SpeechContext, clock: PhaseClock, options: RunOptions): Promise<TranscribeResult> {
-  const model = context.config.speech.model;
-  const loaded = context.repository.get(model);
-  clock.version = loaded.version;
-  const recogniser = recogniserOf(loaded.card, loaded.signature);
-  const speech = context.config.speech;
-  const vad = bindVad(timedRepository(context.repository, clock), recogniser.frontEnd.vad, {
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
-  const probabilities = await speechProbabilities(samples, vad);
-  const segments = speechSegments(probabilities, samples.length, { threshold: speech.vadThreshold, mergeGapMs: speech.mergeGapMs, padMs: speech.segmentPadMs, minSpeechMs: MIN_SPEECH_MS });
+/**
+ * The segments' words, timed on the whole audio. With voice activity the speech is found first
+ * (silence costs no recognition, long audio is cut at its pauses); without, the audio is one
+ * utterance (a live stream's voice activity already cut it).
+ */
+async function recognise(samples: Float32Array, context: SpeechContext, run: RecognitionRun, voiceActivity: boolean): Promise<TranscribeResult> {
+  const { clock, options, recogniser } = run;
+  let segments = [{ start: 0, end: samples.length }];
+  if (voiceActivity) {
+    const speech = context.config.speech;
+    const vad = bindVad(run.repository, recogniser.frontEnd.vad, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    const probabilities = await speechProbabilities(samples, vad);
+    segments = speechSegments(probabilities, samples.length, { threshold: speech.vadThreshold, mergeGapMs: speech.mergeGapMs, padMs: speech.segmentPadMs, minSpeechMs: MIN_SPEECH_MS });
+  }
   const words: RecognisedWord[] = [];
   for (const segment of segments) {
     throwIfCancelled(options.signal);
     const offsetMs = (segment.start / SAMPLE_RATE) * 1000;
-    for (const word of await recogniseSegment(samples.subarray(segment.start, segment.end), recogniser, model, context, clock, options)) {
+    for (const word of await recogniseSegment(samples.subarray(segment.start, segment.end), run)) {
       words.push({ ...word, start_ms: round1(word.start_ms + offsetMs), end_ms: round1(word.end_ms + offsetMs) });
     }
   }
-  return resultOf(words, samples.length, model, loaded.version, clock);
+  return resultOf(words, samples.length, run.model, run.version, clock);
 }
 
 function resultOf(words: RecognisedWord[], samples: number, model: string, version: string, clock: PhaseClock): TranscribeResult {
@@ -135,7 +150,8 @@ function resultOf(words: RecognisedWord[], samples: number, model: string, versi
 }
 
 export function createTranscribe(context: SpeechContext) {
-  async function run(work: (clock: PhaseClock) => Promise<TranscribeResult>, options: RunOptions): Promise<TranscribeResult> {
+  /** Admits the request, runs `work` on its clock, publishes the clock's event either way. */
+  async function admitted(work: (clock: PhaseClock) => Promise<TranscribeResult>, options: RunOptions): Promise<TranscribeResult> {
     const clock = new PhaseClock(SPEECH_TASK, context.config.speech.model);
     try {
       throwIfCancelled(options.signal);
@@ -148,33 +164,25 @@ export function createTranscribe(context: SpeechContext) {
 
   return {
     transcribe(wav: Uint8Array, options: TranscribeOptions = {}): Promise<TranscribeResult> {
-      return run(async (clock) => {
+      return admitted(async (clock) => {
         const samples = clock.timeSync('decode', () => {
           const decoded = decodeWav(wav, { maxSeconds: context.config.speech.maxAudioSeconds, maxChannels: context.config.speech.maxChannels });
           return resampleTo16k(decoded.samples, decoded.sampleRate);
         });
-        return recogniseAll(samples, context, clock, options);
+        return recognise(samples, context, startRun(context, clock, options), true);
       }, options);
     },
     transcribeSamples(samples: Float32Array, options: TranscribeOptions = {}): Promise<TranscribeResult> {
-      return run((clock) => {
+      return admitted((clock) => {
         checkLength(samples.length, context.config);
-        return recogniseAll(samples, context, clock, options);
+        return recognise(samples, context, startRun(context, clock, options), true);
       }, options);
     },
     /** One utterance a live stream's voice activity already cut: recognised whole, no second VAD pass. */
     recogniseUtterance(samples: Float32Array, options: TranscribeOptions = {}): Promise<TranscribeResult> {
-      return run(async (clock) => {
+      return admitted((clock) => {
         checkLength(samples.length, context.config);
-        const loaded = context.repository.get(context.config.speech.model);
-        clock.version = loaded.version;
-        const recogniser = recogniserOf(loaded.card, loaded.signature);
-        const words = (await recogniseSegment(samples, recogniser, context.config.speech.model, context, clock, options)).map((word) => ({
-          ...word,
-          start_ms: round1(word.start_ms),
-          end_ms: round1(word.end_ms),
-        }));
-        return resultOf(words, samples.length, context.config.speech.model, loaded.version, clock);
+        return recognise(samples, context, startRun(context, clock, options), false);
       }, options);
     },
   };
