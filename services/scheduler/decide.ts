@@ -1,0 +1,193 @@
+/**
+ * The placement decision: per request, the tier (and model variant) with the lowest predicted
+ * latency among those that policy allows, that can be reached, that meet the accuracy need and
+ * are predicted to meet the deadline. Every other tier is listed with its prediction and why it
+ * lost, so each decision explains itself. When no tier qualifies the answer is an explicit,
+ * immediate rejection (with the same list), not a request left to time out.
+ */
+import { predict, type Prediction, type TierView, type VariantView } from './predict.ts';
+import type { DataClass, PlacementTask, Tier, Transform } from './types.ts';
+
+export type EgressAnswer = { allowed: true; transforms: Transform[] } | { allowed: false; reason: string };
+
+export interface PlacementRequest {
+  task: PlacementTask;
+  dataClass: DataClass;
+  /** Bytes that go up if the request leaves this tier, and the answer's expected size. */
+  bytesUp: number;
+  bytesDown: number;
+  /** Time left for the whole request, in ms. */
+  deadlineMs: number;
+  /** Lowest variant accuracy acceptable (0..1); none: any. */
+  minAccuracy?: number;
+  /** Run on this tier (a caller's explicit choice), if policy allows and it can be reached. */
+  pin?: Tier;
+}
+
+/** What the decision reads besides the request and the tiers. */
+export interface PlacementContext {
+  /** The deny-by-default egress rule: may this class reach that tier, and after which transforms. */
+  egress(dataClass: DataClass, to: Tier): EgressAnswer;
+  /** The tier deciding (data that stays here crosses no link and needs no transform). */
+  self: Tier;
+  /** Estimated ms of each transform, done by the deciding tier before sending. */
+  transformMs: Partial<Record<Transform, number>>;
+  policyVersion: string;
+}
+
+/** best-effort: no tier was predicted to meet the (policy's, soft) deadline; the fastest serves. */
+export type PlacementReason = 'lowest-latency' | 'spill-over' | 'only-eligible' | 'pinned' | 'best-effort';
+
+export interface Alternative {
+  tier: Tier;
+  model?: string;
+  predicted_ms?: number;
+  rejected_because: string;
+}
+
+export interface Placement {
+  feasible: true;
+  tier: Tier;
+  model: string;
+  variant: string;
+  reason: PlacementReason;
+  predicted_ms: number;
+  prediction: Prediction;
+  /** Done before the data leaves this tier for the chosen one. */
+  transforms: Transform[];
+  alternatives: Alternative[];
+  policy_version: string;
+}
+
+export interface Rejection {
+  feasible: false;
+  /** 'privacy' when the pinned tier is forbidden; otherwise 'infeasible'. */
+  why: 'privacy' | 'infeasible';
+  message: string;
+  alternatives: Alternative[];
+  policy_version: string;
+}
+
+interface Scored {
+  view: TierView;
+  variant: VariantView;
+  prediction: Prediction;
+  transforms: Transform[];
+  /** What it would take with empty queues everywhere: tells a spill-over from a plain choice. */
+  unloadedMs: number;
+}
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** The fastest variant of a tier that meets the accuracy need (ties: the more accurate). */
+function pickVariant(view: TierView, minAccuracy: number): VariantView | undefined {
+  let best: VariantView | undefined;
+  for (const variant of view.variants) {
+    if (variant.accuracy < minAccuracy) continue;
+    if (!best || variant.computeMs < best.computeMs || (variant.computeMs === best.computeMs && variant.accuracy > best.accuracy)) best = variant;
+  }
+  return best;
+}
+
+export function decide(request: PlacementRequest, views: readonly TierView[], context: PlacementContext): Placement | Rejection {
+  const minAccuracy = request.minAccuracy ?? 0;
+  const eligible: Scored[] = [];
+  const alternatives: Alternative[] = [];
+
+  for (const view of views) {
+    const egress: EgressAnswer = view.tier === context.self ? { allowed: true, transforms: [] } : context.egress(request.dataClass, view.tier);
+    if (!egress.allowed) {
+      alternatives.push({ tier: view.tier, rejected_because: `privacy: ${egress.reason}` });
+      continue;
+    }
+    if (!view.reachable) {
+      alternatives.push({ tier: view.tier, rejected_because: `unreachable: ${view.unreachableBecause ?? 'no heartbeat'}` });
+      continue;
+    }
+    if (view.variants.length === 0) {
+      alternatives.push({ tier: view.tier, rejected_because: `no model for ${request.task}` });
+      continue;
+    }
+    const variant = pickVariant(view, minAccuracy);
+    if (!variant) {
+      alternatives.push({ tier: view.tier, rejected_because: `accuracy: no variant reaches ${minAccuracy}` });
+      continue;
+    }
+    const up = view.tier === context.self ? 0 : request.bytesUp;
+    const down = view.tier === context.self ? 0 : request.bytesDown;
+    const transformMs = egress.transforms.reduce((sum, transform) => sum + (context.transformMs[transform] ?? 0), 0);
+    const prediction = predict(view, variant, up, down, transformMs);
+    const unloaded = predict({ ...view, load: { inSystem: 0, workers: view.load.workers } }, variant, up, down, transformMs);
+    eligible.push({ view, variant, prediction, transforms: egress.transforms, unloadedMs: unloaded.totalMs });
+  }
+
+  if (request.pin !== undefined) {
+    const pinned = eligible.find((scored) => scored.view.tier === request.pin);
+    const refused = alternatives.find((alternative) => alternative.tier === request.pin);
+    if (!pinned) {
+      const privacy = refused?.rejected_because.startsWith('privacy') ?? false;
+      return {
+        feasible: false,
+        why: privacy ? 'privacy' : 'infeasible',
+        message: `the requested tier ${request.pin} cannot take this request: ${refused?.rejected_because ?? 'it is not one of the known tiers'}`,
+        alternatives,
+        policy_version: context.policyVersion,
+      };
+    }
+    for (const other of eligible) {
+      if (other !== pinned) alternatives.push({ tier: other.view.tier, model: other.variant.model, predicted_ms: round(other.prediction.totalMs), rejected_because: `not pinned (x-placement-tier: ${request.pin})` });
+    }
+    return placement(pinned, 'pinned', alternatives, context);
+  }
+
+  const inTime = eligible.filter((scored) => scored.prediction.pessimisticMs <= request.deadlineMs);
+  for (const scored of eligible) {
+    if (!inTime.includes(scored)) {
+      alternatives.push({
+        tier: scored.view.tier,
+        model: scored.variant.model,
+        predicted_ms: round(scored.prediction.totalMs),
+        rejected_because: `deadline: predicted ${round(scored.prediction.pessimisticMs)} ms (queue ${round(scored.prediction.queueMs)} ms) > ${round(request.deadlineMs)} ms left`,
+      });
+    }
+  }
+  if (inTime.length === 0) {
+    return {
+      feasible: false,
+      why: 'infeasible',
+      message:
+        eligible.length === 0
+          ? `no tier may serve this ${request.dataClass} ${request.task} request: ${alternatives.map((a) => `${a.tier} (${a.rejected_because})`).join('; ')}`
+          : `no tier is predicted to answer within ${round(request.deadlineMs)} ms`,
+      alternatives,
+      policy_version: context.policyVersion,
+    };
+  }
+
+  inTime.sort((a, b) => a.prediction.totalMs - b.prediction.totalMs || b.variant.accuracy - a.variant.accuracy);
+  const [chosen, ...slower] = inTime as [Scored, ...Scored[]];
+  for (const other of slower) {
+    alternatives.push({ tier: other.view.tier, model: other.variant.model, predicted_ms: round(other.prediction.totalMs), rejected_because: `slower: predicted ${round(other.prediction.totalMs)} ms` });
+  }
+  // Spill-over: a tier that would have won with empty queues lost because of its queue.
+  const fastestUnloaded = eligible.reduce((best, scored) => (scored.unloadedMs < best.unloadedMs ? scored : best), chosen);
+  const reason: PlacementReason = eligible.length === 1 ? 'only-eligible' : fastestUnloaded !== chosen ? 'spill-over' : 'lowest-latency';
+  return placement(chosen, reason, alternatives, context);
+}
+
+function placement(chosen: Scored, reason: PlacementReason, alternatives: Alternative[], context: PlacementContext): Placement {
+  const order = (tier: Tier) => ['device', 'mec', 'cloud'].indexOf(tier);
+  alternatives.sort((a, b) => order(a.tier) - order(b.tier));
+  return {
+    feasible: true,
+    tier: chosen.view.tier,
+    model: chosen.variant.model,
+    variant: chosen.variant.variant,
+    reason,
+    predicted_ms: round(chosen.prediction.totalMs),
+    prediction: chosen.prediction,
+    transforms: chosen.transforms,
+    alternatives,
+    policy_version: context.policyVersion,
+  };
+}

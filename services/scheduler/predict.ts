@@ -1,0 +1,75 @@
+/**
+ * The cost model: the latency a request would see on one tier, as the sum of what it waits for.
+ *   network  = per link on the path: RTT + request bytes / bandwidth + answer bytes / bandwidth
+ *   queue    = the tier's requests ahead of this one x its service time / its workers
+ *   compute  = the learned run time of the model variant on that tier
+ *   transform= work the sending side does before data may leave (blurring faces)
+ * Pure arithmetic over the views the caller hands in.
+ */
+import type { LinkEstimate } from './estimators.ts';
+import type { Tier } from './types.ts';
+
+/** A model variant a tier serves for the request's task. */
+export interface VariantView {
+  /** The model's name in the tier's repository (e.g. nanodet, centernet). */
+  model: string;
+  /** Size class, for the answer: small (edge) or large (cloud). */
+  variant: string;
+  /** Quality on the task's benchmark, 0..1 (COCO mAP for detection, 1 - WER for speech ...). */
+  accuracy: number;
+  computeMs: number;
+  computeStdMs: number;
+}
+
+/** One tier as the deciding tier sees it right now. */
+export interface TierView {
+  tier: Tier;
+  /** False when its link is down or its heartbeat is stale; `unreachableBecause` says which. */
+  reachable: boolean;
+  unreachableBecause?: string;
+  /** The links from the deciding tier to this tier, in order; empty for the deciding tier itself. */
+  path: LinkEstimate[];
+  /** Requests in the tier's system (waiting and running) and how many it runs at once. */
+  load: { inSystem: number; workers: number };
+  /** The variants of the request's task this tier serves (none: it cannot serve the task). */
+  variants: VariantView[];
+}
+
+export interface Prediction {
+  networkMs: number;
+  queueMs: number;
+  computeMs: number;
+  transformMs: number;
+  totalMs: number;
+  /** totalMs plus one standard deviation of compute and of the path's jitter guess: what a deadline is checked against. */
+  pessimisticMs: number;
+}
+
+export function predictNetworkMs(path: readonly LinkEstimate[], bytesUp: number, bytesDown: number): number {
+  let ms = 0;
+  for (const link of path) ms += link.rttMs + (bytesUp + bytesDown) / link.bytesPerMs;
+  return ms;
+}
+
+/** Expected wait behind the requests already in the tier: none while a worker is free. */
+export function predictQueueMs(load: TierView['load'], serviceMs: number): number {
+  const workers = Math.max(1, load.workers);
+  const ahead = load.inSystem + 1 - workers;
+  return ahead > 0 ? (ahead * serviceMs) / workers : 0;
+}
+
+export function predict(view: TierView, variant: VariantView, bytesUp: number, bytesDown: number, transformMs: number): Prediction {
+  const networkMs = predictNetworkMs(view.path, bytesUp, bytesDown);
+  const queueMs = predictQueueMs(view.load, variant.computeMs);
+  const totalMs = networkMs + queueMs + variant.computeMs + transformMs;
+  // Links vary too: a tenth of the path's RTT stands for their jitter.
+  const pathRtt = view.path.reduce((sum, link) => sum + link.rttMs, 0);
+  return {
+    networkMs,
+    queueMs,
+    computeMs: variant.computeMs,
+    transformMs,
+    totalMs,
+    pessimisticMs: totalMs + variant.computeStdMs + 0.1 * pathRtt,
+  };
+}
