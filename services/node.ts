@@ -19,6 +19,11 @@ import { CameraHub } from './streams/camera-hub.ts';
 import { MqttCameraBridge } from './streams/mqtt-bridge.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { build } from './http/app.ts';
+import { createDispatcher } from './dispatch/index.ts';
+import { loadPolicyFile } from './scheduler/policy-file.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { TierClient } from './tiers/tier-client.ts';
+import { PeerMonitor } from './tiers/peer-monitor.ts';
 
 export interface RunningNode {
   /** http://host:port the node listens on (the real port when 0 was asked). */
@@ -39,7 +44,11 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   let app: FastifyInstance | undefined;
   let hub: CameraHub | undefined;
   let bridge: MqttCameraBridge | undefined;
+  let audit: AuditLog | undefined;
+  let cloud: { client: TierClient; monitor: PeerMonitor } | undefined;
   try {
+    // The policy is checked before anything heavy starts: a bad file stops the node at once.
+    const policy = await loadPolicyFile(config.placement.policyFile);
     repository = await createRepository({ config, runtime });
     // A name that is not in the repository at all is an operator's typo: refuse to start. A model
     // that is there but fails to load leaves the node up and not ready (/v2/health/ready 503).
@@ -61,8 +70,35 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
       frameTimeoutMs: config.server.defaultInferTimeoutMs,
     });
     metrics = createMetrics({ runtime });
+    const placementMetrics = metrics;
+    if (config.placement.auditLog !== undefined) audit = await AuditLog.open(config.placement.auditLog);
+    const { cloudUrl } = config.placement;
+    if (cloudUrl !== undefined && config.placement.tier === 'mec') {
+      const client = new TierClient('cloud', cloudUrl);
+      const monitor = new PeerMonitor({
+        client,
+        intervalMs: config.placement.heartbeatMs,
+        timeoutMs: config.placement.heartbeatTimeoutMs,
+        missesToUnreachable: config.placement.unreachableAfterMisses,
+        prior: config.placement.cloudLinkPrior,
+      });
+      cloud = { client, monitor };
+      monitor.start();
+    }
+    const dispatch = createDispatcher({
+      config,
+      policy: () => policy,
+      repository,
+      admission,
+      vision,
+      inspection,
+      speech,
+      ...(cloud ? { cloud } : {}),
+      ...(audit ? { audit } : {}),
+      onDecision: (event) => placementMetrics.placementDecided(event),
+    });
     const mqttStats = () => bridge?.stats() ?? { connected: false, unaddressable: 0, unpublished: 0 };
-    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
+    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, dispatch, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
     if (config.streams.mqtt.enabled) {
       const { url, topicPrefix, username, password } = config.streams.mqtt;
       // Connects in the background: a broker that is down delays nothing, mqtt.js keeps retrying.
@@ -82,6 +118,9 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     await bridge?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await hub?.close().catch(() => undefined);
+    await cloud?.monitor.stop();
+    await cloud?.client.close();
+    await audit?.close().catch(() => undefined);
     metrics?.close();
     await (repository ?? runtime).close({ force: true }).catch(() => undefined);
     throw error;
@@ -96,6 +135,8 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   const registry = metrics;
   const cameras = hub;
   const mqttBridge = bridge;
+  const cloudTier = cloud;
+  const auditLog = audit;
 
   let closed: Promise<void> | undefined;
   return {
@@ -108,6 +149,9 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
         await mqttBridge?.close();
         await server.close();
         await cameras.close();
+        await cloudTier?.monitor.stop();
+        await cloudTier?.client.close();
+        await auditLog?.close();
         await models.close(options);
         registry.close();
       })();

@@ -9,6 +9,7 @@ import { loadConfig, mergeConfig, type ConfigInput } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
 import { startNode } from '../node.ts';
 import { registerCameraCommands } from './camera.ts';
+import { registerAuditCommands } from './audit.ts';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -52,6 +53,11 @@ program
   .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (default: info)')
   .option('--mqtt <url>', 'MQTT broker the cameras publish frames to (default: mqtt://127.0.0.1:1883)')
   .option('--no-mqtt', 'no MQTT camera bridge (cameras can still stream over WebSocket)')
+  .option('--role <tier>', 'mec (near the users; default) or cloud (larger model variants, farther away)')
+  .option('--cloud-url <url>', 'a MEC node\'s way to the cloud tier (e.g. through `mec up`\'s mec-cloud link)')
+  .option('--policy <file>', 'placement and privacy policy, YAML (default: blueprints/policies/default.yaml)')
+  .option('--audit-log <file>', 'append-only, hash-chained audit log of placement decisions (JSON Lines)')
+  .option('--detector <model>', 'the detector this node serves when a request names none (default: centernet)')
   .addHelpText('after', '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)')
   .action(async (options: Record<string, string | number | boolean | undefined>) => {
     const adminToken = process.env.MEC_ADMIN_TOKEN;
@@ -69,8 +75,15 @@ program
       models: {
         ...(options.models === undefined ? {} : { load: String(options.models).split(',').map((name) => name.trim()).filter(Boolean) }),
         ...(options.repository === undefined ? {} : { repository: String(options.repository) }),
+        ...(options.detector === undefined ? {} : { defaultDetector: String(options.detector) }),
       },
       log: options.logLevel === undefined ? {} : { level: options.logLevel as never },
+      placement: {
+        ...(options.role === undefined ? {} : { tier: String(options.role) as never }),
+        ...(options.cloudUrl === undefined ? {} : { cloudUrl: String(options.cloudUrl) }),
+        ...(options.policy === undefined ? {} : { policyFile: String(options.policy) }),
+        ...(options.auditLog === undefined ? {} : { auditLog: String(options.auditLog) }),
+      },
       streams: {
         mqtt: {
           // commander: --no-mqtt sets mqtt to false, --mqtt URL to the URL, neither leaves it true.
@@ -83,7 +96,8 @@ program
     const config = loadConfig(mergeConfig(fromFile, flags));
     const node = await startNode(config);
     const mqtt = node.streams.mqtt ? `; cameras: MQTT ${config.streams.mqtt.url} and ${node.url.replace('http', 'ws')}/v1/streams/{cameraId}` : `; cameras: ${node.url.replace('http', 'ws')}/v1/streams/{cameraId}`;
-    process.stdout.write(`MEC node serving on ${node.url} (models: ${node.models.join(', ')}; docs: ${node.url}/docs${mqtt})\n`);
+    const role = config.placement.tier === 'cloud' ? 'Cloud node' : 'MEC node';
+    process.stdout.write(`${role} serving on ${node.url} (models: ${node.models.join(', ')}; docs: ${node.url}/docs${mqtt})\n`);
     let closing = false;
     const stop = (signal: string) => {
       if (closing) {
@@ -100,6 +114,7 @@ program
   });
 
 registerCameraCommands(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);

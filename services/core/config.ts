@@ -138,6 +138,38 @@ export const ConfigSchema = Type.Object({
     /** The model behind POST /v1/vision/detect when the request names none. */
     defaultDetector: Type.String({ default: 'centernet' }),
   }),
+  placement: Type.Object({
+    /** This node's tier: the MEC node near the users, or the cloud (larger variants, farther away). */
+    tier: Type.Union([Type.Literal('mec'), Type.Literal('cloud')], { default: 'mec' }),
+    /** The placement and privacy policy (YAML, docs/placement.md). */
+    policyFile: Type.String({ default: path.join(PROJECT_ROOT, 'blueprints', 'policies', 'default.yaml') }),
+    /** A MEC node's way to the cloud tier (through the emulated link in a local topology); unset: no cloud. */
+    cloudUrl: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+    /** How often a MEC node asks the cloud for its load (and measures the link's RTT). */
+    heartbeatMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
+    /** A heartbeat not answered within this counts as missed. */
+    heartbeatTimeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+    /** Missed heartbeats (or failed forwards) in a row after which the cloud counts as unreachable. */
+    unreachableAfterMisses: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+    /** The cloud link as assumed before anything is measured. */
+    cloudLinkPrior: Type.Object({
+      rttMs: Type.Number({ minimum: 0, default: 40 }),
+      bandwidthMbit: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+    }),
+    /**
+     * Model variants this tier serves per task, for placement: the MEC node runs the small
+     * detector, the cloud the large one. Unset: by tier (mec: nanodet; cloud: centernet).
+     */
+    serve: Type.Optional(
+      Type.Object({
+        detect: Type.Array(Type.String()),
+        inspect: Type.Array(Type.String()),
+        asr: Type.Array(Type.String()),
+      }),
+    ),
+    /** Append-only, hash-chained audit log of placement decisions (JSON Lines); unset: none written. */
+    auditLog: Type.Optional(Type.String({ minLength: 1 })),
+  }),
   log: Type.Object({
     level: Type.Union(
       [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')],
@@ -162,7 +194,8 @@ function deepFreeze<T>(value: T): T {
 function withSections(input: ConfigInput): Record<string, unknown> {
   // TypeBox fills defaults of nested objects only where the object exists.
   const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
-  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'speech', 'models', 'log'] as const) copy[key] ??= {};
+  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'speech', 'models', 'placement', 'log'] as const) copy[key] ??= {};
+  (copy.placement as Record<string, unknown>).cloudLinkPrior ??= {};
   (copy.runtime as Record<string, unknown>).batching ??= {};
   (copy.streams as Record<string, unknown>).mqtt ??= {};
   (copy.speech as Record<string, unknown>).stream ??= {};

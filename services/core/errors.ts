@@ -62,6 +62,16 @@ export const ERROR_CODES = [
   'EDGE_ERR_INFERENCE_FAILED',
   'EDGE_ERR_WORKER_CRASHED',
   'EDGE_ERR_SHUTTING_DOWN',
+  // Placement, tiers, links, privacy policy and the audit log
+  'EDGE_ERR_HEADER_INVALID',
+  'EDGE_ERR_DATA_CLASS_INVALID',
+  'EDGE_ERR_PRIVACY_DENIED',
+  'EDGE_ERR_PLACEMENT_INFEASIBLE',
+  'EDGE_ERR_TIER_UNAVAILABLE',
+  'EDGE_ERR_POLICY_INVALID',
+  'EDGE_ERR_LINK_NOT_FOUND',
+  'EDGE_ERR_LINK_SETTINGS_INVALID',
+  'EDGE_ERR_AUDIT_LOG_INVALID',
   // Configuration (at start-up, never from a request)
   'EDGE_ERR_CONFIG_INVALID',
   // Anything not foreseen: always a 500 with this code, never a crash

@@ -22,6 +22,7 @@ import { visionRoutes } from './routes/vision.ts';
 import { inspectRoutes } from './routes/inspect.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { asrRoutes, MAX_MESSAGE_BYTES as SPEECH_MAX_MESSAGE_BYTES } from './routes/asr.ts';
+import { tierRoutes } from './routes/tier.ts';
 import { acceptWebSockets } from './websocket.ts';
 import { SERVER_NAME, SERVER_VERSION } from './routes/v2-server.ts';
 
@@ -101,6 +102,7 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
   await app.register(streamRoutes, routeOptions);
   await app.register(asrRoutes, routeOptions);
   await app.register(v2Routes, routeOptions);
+  await app.register(tierRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
   return app;
 }

@@ -5,6 +5,7 @@
 import type { InspectionTasks, ModelRepository, ModelRuntime, SpeechTasks, VisionTasks } from '../core/contracts.ts';
 import type { Config } from '../core/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { CameraHub } from '../streams/camera-hub.ts';
 import type { MqttBridgeStats } from '../streams/mqtt-bridge.ts';
 
@@ -15,6 +16,8 @@ export interface HttpDeps {
   inspection: InspectionTasks;
   speech: SpeechTasks;
   metrics: Metrics;
+  /** Places task requests (here or on another tier) and explains each decision. */
+  dispatch: Dispatcher;
   /** Camera streams: the hub the WebSocket route feeds, and the MQTT bridge's state if it runs. */
   streams: { hub: CameraHub; mqtt?: () => MqttBridgeStats };
 }

@@ -79,3 +79,40 @@ export const MODEL_VERSION_PARAMS = {
 export function documentedBody(body: Record<string, unknown>): { swaggerTransform: SwaggerTransform } {
   return { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body }, url }) };
 }
+
+/** Where the request ran and why (every placed answer carries it; docs/placement.md). */
+export const PLACEMENT = {
+  type: 'object',
+  properties: {
+    tier: { type: 'string', enum: ['device', 'mec', 'cloud'] },
+    model: { type: 'string' },
+    variant: { type: 'string' },
+    reason: { type: 'string' },
+    predicted_ms: { type: 'number' },
+    actual_ms: { type: 'number' },
+    escalated: { type: 'boolean' },
+    alternatives: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { tier: { type: 'string' }, model: { type: 'string' }, predicted_ms: { type: 'number' }, rejected_because: { type: 'string' } },
+        required: ['tier', 'rejected_because'],
+      },
+    },
+    policy_version: { type: 'string' },
+    data_class: { type: 'string' },
+    transforms: { type: 'array', items: { type: 'string' } },
+    hard_example: { type: 'boolean' },
+    escalation: {
+      type: 'object',
+      properties: { tier: { type: 'string' }, model: { type: 'string' }, outcome: { type: 'string' }, because: { type: 'string' } },
+      required: ['tier', 'model', 'outcome'],
+    },
+  },
+  required: ['tier', 'model', 'variant', 'reason', 'predicted_ms', 'actual_ms', 'escalated', 'alternatives', 'policy_version'],
+} as const;
+
+/** Adds the placement member to a task answer's schema. */
+export function withPlacement<T extends { properties: Record<string, unknown>; required: readonly string[] }>(schema: T) {
+  return { ...schema, properties: { ...schema.properties, placement: PLACEMENT }, required: [...schema.required, 'placement'] };
+}

@@ -33,8 +33,24 @@ export interface Metrics {
   render(): Promise<string>;
   httpRequestStarted(): void;
   httpRequestFinished(labels: HttpRequestLabels, seconds: number): void;
+  /** One placement decision of this node (the dispatcher reports it; see node.ts). */
+  placementDecided(event: PlacementMetricEvent): void;
   /** Unsubscribes from the diagnostics channels. Idempotent. */
   close(): void;
+}
+
+/** What the metrics need of a placement decision (services/dispatch reports DecisionEvent, a superset). */
+export interface PlacementMetricEvent {
+  task: string;
+  dataClass: string;
+  tier: string;
+  reason: string;
+  predictedMs?: number;
+  actualMs?: number;
+  escalated: boolean;
+  hardExample: boolean;
+  rejected?: string;
+  jointInference: boolean;
 }
 
 export const PHASES = ['decode', 'preprocess', 'queue', 'infer', 'postprocess', 'total'] as const;
@@ -204,6 +220,55 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     streamDefects.remove(labels);
     streamLatency.remove(labels);
   };
+  // --- Placement: decisions per tier and reason, predictions against outcomes, joint inference ---
+  const placementDecisions = new Counter({
+    name: 'mec_placement_decisions_total',
+    help: 'Placement decisions by the tier that served the request and the reason (lowest-latency, spill-over, only-eligible, pinned, fallback); tier "none" = rejected',
+    labelNames: ['task', 'tier', 'reason', 'data_class'],
+    registers,
+  });
+  const placementRejections = new Counter({ name: 'mec_placement_rejections_total', help: 'Requests no tier could take, by error code', labelNames: ['task', 'code'], registers });
+  const placementLatency = new Histogram({
+    name: 'mec_placement_latency_seconds',
+    help: 'Request latency as placed, by tier and kind (predicted by the cost model, actual as measured)',
+    labelNames: ['task', 'tier', 'kind'],
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  // Sedna's joint inference counters: inferenceNumber, hardExampleNumber, and uploads to the cloud.
+  const jointInferences = new Counter({ name: 'mec_joint_inference_total', help: 'Answers that joint inference looked at (inferenceNumber)', labelNames: ['task'], registers });
+  const jointHard = new Counter({ name: 'mec_joint_inference_hard_examples_total', help: 'Answers found hard by the filter (hardExampleNumber)', labelNames: ['task'], registers });
+  const jointUploads = new Counter({ name: 'mec_joint_inference_uploads_total', help: 'Hard examples answered by a farther tier', labelNames: ['task'], registers });
+  const jointCounts = new Map<string, { inferences: number; uploads: number }>();
+  new Gauge({
+    name: 'mec_joint_inference_upload_ratio',
+    help: 'Uploads to the cloud over inferences (uploadCloudRatio)',
+    labelNames: ['task'],
+    registers,
+    collect() {
+      for (const [task, counts] of jointCounts) this.set({ task }, counts.inferences === 0 ? 0 : counts.uploads / counts.inferences);
+    },
+  });
+  const onPlacement = (event: PlacementMetricEvent): void => {
+    // A fallback's reason carries the failure's message: keep only its kind (bounded labels).
+    const reason = event.reason.split(':')[0] ?? event.reason;
+    placementDecisions.inc({ task: event.task, tier: event.tier, reason, data_class: event.dataClass });
+    if (event.rejected !== undefined) placementRejections.inc({ task: event.task, code: event.rejected });
+    if (event.predictedMs !== undefined) placementLatency.observe({ task: event.task, tier: event.tier, kind: 'predicted' }, event.predictedMs / 1000);
+    if (event.actualMs !== undefined) placementLatency.observe({ task: event.task, tier: event.tier, kind: 'actual' }, event.actualMs / 1000);
+    if (event.jointInference && event.rejected === undefined) {
+      const counts = jointCounts.get(event.task) ?? { inferences: 0, uploads: 0 };
+      counts.inferences += 1;
+      jointInferences.inc({ task: event.task });
+      if (event.hardExample) jointHard.inc({ task: event.task });
+      if (event.escalated) {
+        counts.uploads += 1;
+        jointUploads.inc({ task: event.task });
+      }
+      jointCounts.set(event.task, counts);
+    }
+  };
+
   const subscriptions: [{ subscribe(fn: (message: unknown) => void): void; unsubscribe(fn: (message: unknown) => void): unknown }, (message: unknown) => void][] = [
     [channels.inference, onInference],
     [channels.rejection, onRejection],
@@ -224,6 +289,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       httpRequests.inc({ route: labels.route, method: labels.method, status_code: String(labels.status) });
       httpSeconds.observe({ route: labels.route, method: labels.method }, seconds);
     },
+    placementDecided: onPlacement,
     close() {
       if (closed) return;
       closed = true;

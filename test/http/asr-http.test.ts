@@ -107,7 +107,7 @@ describe('POST /v1/asr', () => {
     const pcm = goforwardPcm();
     const { status, body } = await post(wav(pcm));
     expect(status).toBe(200);
-    expect(Object.keys(body).sort()).toEqual(['duration_ms', 'model', 'text', 'timings', 'version', 'words']);
+    expect(Object.keys(body).sort()).toEqual(['duration_ms', 'model', 'placement', 'text', 'timings', 'version', 'words']);
     expect(body.text).toBe('go forward ten meters');
     expect(body.model).toBe('asr');
     expect(body.duration_ms).toBeCloseTo((pcm.length / 2 / 16_000) * 1000, 0);

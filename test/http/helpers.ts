@@ -2,6 +2,8 @@
  * The real stack behind the HTTP edge for tests: runtime (worker threads + onnxruntime), registry
  * on a model repository folder, vision tasks, metrics, and build(). Nothing is mocked.
  */
+import { createDispatcher } from '../../services/dispatch/index.ts';
+import { loadPolicyFile } from '../../services/scheduler/policy-file.ts';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, mergeConfig, PROJECT_ROOT, type Config, type ConfigInput } from '../../services/core/config.ts';
@@ -52,7 +54,9 @@ export async function startStack(overrides: ConfigInput = {}): Promise<Stack> {
   const speech = createSpeechTasks({ repository, config, admission });
   const hub = new CameraHub({ inspection, maxCameras: config.streams.maxCameras, idleTimeoutMs: config.streams.idleTimeoutMs, frameTimeoutMs: config.server.defaultInferTimeoutMs });
   const metrics = createMetrics({ runtime, defaultMetrics: false });
-  const app = await build(config, { repository, runtime, vision, inspection, speech, metrics, streams: { hub } });
+  const policy = await loadPolicyFile(config.placement.policyFile);
+  const dispatch = createDispatcher({ config, policy: () => policy, repository, admission, vision, inspection, speech, onDecision: (event) => metrics.placementDecided(event) });
+  const app = await build(config, { repository, runtime, vision, inspection, speech, metrics, dispatch, streams: { hub } });
   await app.ready();
   let closed: Promise<void> | undefined;
   return {

@@ -43,7 +43,7 @@ describe('inspection routes on the trained defect model', () => {
     const clean = await inspect(good(surface).bytes, `?surface=${surface}`);
     expect(clean.statusCode).toBe(200);
     const cleanBody = clean.json();
-    expect(Object.keys(cleanBody).sort()).toEqual(['defective', 'height', 'model', 'regions', 'score', 'surface', 'threshold', 'timings', 'version', 'width']);
+    expect(Object.keys(cleanBody).sort()).toEqual(['defective', 'height', 'model', 'placement', 'regions', 'score', 'surface', 'threshold', 'timings', 'version', 'width']);
     expect(cleanBody).toMatchObject({ surface, model: 'defect', width: 256, height: 256, defective: false, regions: [] });
     expect(cleanBody.score).toBeLessThan(cleanBody.threshold);
 

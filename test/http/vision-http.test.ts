@@ -63,8 +63,11 @@ describe('vision routes on the real models', () => {
     const response = await detect(photo('dog.jpg'));
     expect(response.statusCode).toBe(200);
     const body = response.json();
-    expect(Object.keys(body).sort()).toEqual(['detections', 'height', 'model', 'timings', 'version', 'width']);
+    expect(Object.keys(body).sort()).toEqual(['detections', 'height', 'model', 'placement', 'timings', 'version', 'width']);
     expect(body).toMatchObject({ model: 'centernet', version: '1', width: 768, height: 576 });
+    // A node with no other tier places everything on itself, and says so.
+    expect(body.placement).toMatchObject({ tier: 'mec', model: 'centernet', reason: 'only-eligible', escalated: false, policy_version: 'default@3', data_class: 'internal', alternatives: [] });
+    expect(response.headers['x-placement-tier']).toBe('mec');
     expect(Object.keys(body.timings).sort()).toEqual(['decode_ms', 'infer_ms', 'queue_ms', 'total_ms']);
     const labels = body.detections.map((d: { label: string }) => d.label);
     expect(labels).toEqual(expect.arrayContaining(['dog', 'bicycle']));

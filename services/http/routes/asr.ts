@@ -30,7 +30,8 @@ import { CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY, jsonSender } from '../websocket.ts
 import { acceptAudioBodies, AUDIO_CONTENT_TYPES, audioBodyLimit, audioRouteErrors, readAudio } from '../audio-body.ts';
 import { statusOf } from '../error-status.ts';
 import { clientGoneSignal } from '../request-signal.ts';
-import { documentedBody, TIMINGS, V1_ERROR } from '../schemas.ts';
+import { documentedBody, TIMINGS, V1_ERROR, withPlacement } from '../schemas.ts';
+import { readRequestMeta } from '../../dispatch/request-meta.ts';
 
 const STREAM_RATE = 16_000;
 /** Largest binary message: 4 s of float32 at 16 kHz (256 KiB); clients send 20-200 ms chunks. */
@@ -135,11 +136,15 @@ export async function asrRoutes(app: FastifyInstance, { config, deps }: RouteOpt
         summary: 'Recognise the speech in a WAV file',
         tags: ['speech'],
         consumes: [...AUDIO_CONTENT_TYPES],
-        response: { 200: TRANSCRIBE_RESPONSE, 400: V1_ERROR, 413: V1_ERROR, 415: V1_ERROR, 422: V1_ERROR, 503: V1_ERROR, 504: V1_ERROR },
+        response: { 200: withPlacement(TRANSCRIBE_RESPONSE), 400: V1_ERROR, 403: V1_ERROR, 413: V1_ERROR, 415: V1_ERROR, 422: V1_ERROR, 502: V1_ERROR, 503: V1_ERROR, 504: V1_ERROR },
       },
     },
-    async (request, reply) =>
-      deps.speech.transcribe(readAudio(request), { timeoutMs: config.server.defaultInferTimeoutMs, signal: clientGoneSignal(reply) }),
+    async (request, reply) => {
+      const meta = readRequestMeta(request.headers);
+      const { result, placement } = await deps.dispatch.run({ task: 'asr', bytes: readAudio(request), params: {} }, meta, clientGoneSignal(reply));
+      reply.header('x-placement-tier', placement.tier);
+      return { ...result, placement };
+    },
   );
 
   const open = new Set<WebSocket>();

@@ -5,9 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from '../deps.ts';
+import { readRequestMeta } from '../../dispatch/request-meta.ts';
 import { acceptImageBodies, IMAGE_CONTENT_TYPES, readImage } from '../image-body.ts';
 import { clientGoneSignal } from '../request-signal.ts';
-import { BOX, documentedBody, IMAGE_BODY, TIMINGS, V1_ERROR } from '../schemas.ts';
+import { BOX, documentedBody, IMAGE_BODY, TIMINGS, V1_ERROR, withPlacement } from '../schemas.ts';
 
 const QUERY = {
   type: 'object',
@@ -79,18 +80,17 @@ export async function inspectRoutes(app: FastifyInstance, { config, deps }: Rout
         tags: ['inspection'],
         consumes: [...IMAGE_CONTENT_TYPES, 'multipart/form-data'],
         querystring: QUERY,
-        response: { 200: INSPECT_RESPONSE, 400: V1_ERROR, 404: V1_ERROR, 413: V1_ERROR, 415: V1_ERROR, 422: V1_ERROR, 503: V1_ERROR },
+        response: { 200: withPlacement(INSPECT_RESPONSE), 400: V1_ERROR, 403: V1_ERROR, 404: V1_ERROR, 413: V1_ERROR, 415: V1_ERROR, 422: V1_ERROR, 502: V1_ERROR, 503: V1_ERROR, 504: V1_ERROR },
       },
     },
     async (request, reply) => {
       const { surface, threshold } = request.query;
+      const meta = readRequestMeta(request.headers);
       const image = await readImage(request, bodyLimit);
-      return deps.inspection.inspect(image, {
-        surface,
-        ...(threshold === undefined ? {} : { threshold }),
-        timeoutMs: config.server.defaultInferTimeoutMs,
-        signal: clientGoneSignal(reply),
-      });
+      const params = { surface, ...(threshold === undefined ? {} : { threshold }) };
+      const { result, placement } = await deps.dispatch.run({ task: 'inspect', bytes: image, params }, meta, clientGoneSignal(reply));
+      reply.header('x-placement-tier', placement.tier);
+      return { ...result, placement };
     },
   );
 }

@@ -8,7 +8,8 @@ import type { RouteOptions } from '../deps.ts';
 import { assertModelName } from '../../registry/model-name.ts';
 import { acceptImageBodies, IMAGE_CONTENT_TYPES, readImage } from '../image-body.ts';
 import { clientGoneSignal } from '../request-signal.ts';
-import { BOX, documentedBody, IMAGE_BODY, TIMINGS, V1_ERROR } from '../schemas.ts';
+import { BOX, documentedBody, IMAGE_BODY, TIMINGS, V1_ERROR, withPlacement } from '../schemas.ts';
+import { readRequestMeta } from '../../dispatch/request-meta.ts';
 
 const QUERY = {
   type: 'object',
@@ -22,6 +23,7 @@ const QUERY = {
 } as const;
 
 const ERRORS = { 400: V1_ERROR, 413: V1_ERROR, 415: V1_ERROR, 422: V1_ERROR, 503: V1_ERROR };
+const PLACED_ERRORS = { ...ERRORS, 403: V1_ERROR, 502: V1_ERROR, 504: V1_ERROR };
 
 /** The answer of a vision route: the model, the image's size, a list of findings, timings. */
 function imageResult(listName: string, item: Record<string, unknown>) {
@@ -72,24 +74,22 @@ export async function visionRoutes(app: FastifyInstance, { config, deps }: Route
       bodyLimit,
       config: documentedBody(IMAGE_BODY),
       schema: {
-        summary: 'Detect objects in an image',
+        summary: 'Detect objects in an image, on the tier placement picks (headers: docs/placement.md)',
         tags: ['vision'],
         consumes: [...IMAGE_CONTENT_TYPES, 'multipart/form-data'],
         querystring: QUERY,
-        response: { 200: DETECT_RESPONSE, ...ERRORS },
+        response: { 200: withPlacement(DETECT_RESPONSE), ...PLACED_ERRORS },
       },
     },
     async (request, reply) => {
       const { model, threshold, max } = request.query;
       if (model !== undefined) assertModelName(model);
+      const meta = readRequestMeta(request.headers);
       const image = await readImage(request, bodyLimit);
-      return deps.vision.detect(image, {
-        ...(model === undefined ? {} : { model }),
-        ...(threshold === undefined ? {} : { threshold }),
-        ...(max === undefined ? {} : { max }),
-        timeoutMs: config.server.defaultInferTimeoutMs,
-        signal: clientGoneSignal(reply),
-      });
+      const params = { ...(model === undefined ? {} : { model }), ...(threshold === undefined ? {} : { threshold }), ...(max === undefined ? {} : { max }) };
+      const { result, placement } = await deps.dispatch.run({ task: 'detect', bytes: image, params }, meta, clientGoneSignal(reply));
+      reply.header('x-placement-tier', placement.tier);
+      return { ...result, placement };
     },
   );
 

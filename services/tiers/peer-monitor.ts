@@ -1,0 +1,96 @@
+/**
+ * Watches one other tier: a heartbeat (GET /v1/tier/status) on an interval measures the link's RTT
+ * and brings the tier's load; missed heartbeats and failed forwards in a row mark it unreachable
+ * (a circuit breaker), and the next answered heartbeat marks it reachable again. The placement
+ * engine reads `view()`; nothing here decides anything.
+ */
+import { LinkEstimator, mbitToBytesPerMs } from '../scheduler/estimators.ts';
+import type { TierClient } from './tier-client.ts';
+import type { PeerView, TierStatus } from './tier-status.ts';
+
+export interface PeerMonitorOptions {
+  client: TierClient;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Misses in a row that make the tier unreachable. */
+  missesToUnreachable: number;
+  prior: { rttMs: number; bandwidthMbit: number };
+}
+
+export class PeerMonitor {
+  readonly link: LinkEstimator;
+  readonly #options: PeerMonitorOptions;
+  #status: TierStatus | undefined;
+  #misses = 0;
+  #lastProblem: string | undefined = 'no heartbeat answered yet';
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: PeerMonitorOptions) {
+    this.#options = options;
+    this.link = new LinkEstimator({ rttMs: options.prior.rttMs, bytesPerMs: mbitToBytesPerMs(options.prior.bandwidthMbit) });
+  }
+
+  start(): void {
+    if (this.#timer || this.#stopped) return;
+    this.#inFlight = this.beat();
+    this.#timer = setInterval(() => {
+      // One heartbeat at a time: a stalled link must not pile up requests.
+      this.#inFlight ??= this.beat().finally(() => {
+        this.#inFlight = undefined;
+      });
+    }, this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** One heartbeat now (also what start() runs on its interval). */
+  async beat(): Promise<void> {
+    try {
+      const response = await this.#options.client.get('/v1/tier/status', { timeoutMs: this.#options.timeoutMs });
+      if (this.#stopped) return;
+      this.link.observeRtt(response.elapsedMs);
+      this.#status = response.body as TierStatus;
+      this.reportSuccess();
+    } catch (error) {
+      if (!this.#stopped) this.reportFailure(`heartbeat: ${(error as Error).message}`);
+    }
+  }
+
+  reportSuccess(): void {
+    this.#misses = 0;
+    this.#lastProblem = undefined;
+  }
+
+  /** A missed heartbeat or a failed forward. */
+  reportFailure(problem: string): void {
+    this.#misses += 1;
+    this.#lastProblem = problem;
+  }
+
+  get reachable(): boolean {
+    return this.#status !== undefined && this.#misses < this.#options.missesToUnreachable;
+  }
+
+  get status(): TierStatus | undefined {
+    return this.#status;
+  }
+
+  view(): PeerView {
+    const link = this.link.estimate();
+    return {
+      reachable: this.reachable,
+      ...(this.reachable ? {} : { unreachable_because: this.#lastProblem ?? 'missed heartbeats' }),
+      rtt_ms: Math.round(link.rttMs * 100) / 100,
+      bytes_per_ms: Math.round(link.bytesPerMs * 100) / 100,
+      ...(this.#status ? { status: this.#status } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#inFlight?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What tiers tell each other on the heartbeat (GET /v1/tier/status): their load, the model
+ * variants they serve with their learned compute times, and - from a MEC node - its own view of
+ * the cloud, so that a device can weigh all three tiers with one request.
+ */
+import type { PlacementTask, Tier, Transform } from '../scheduler/types.ts';
+
+export interface ServedVariant {
+  model: string;
+  variant: string;
+  accuracy: number;
+  compute_ms: number;
+  compute_std_ms: number;
+}
+
+export interface TierStatus {
+  tier: Tier;
+  policy_version: string;
+  /** Requests waiting or running in the node's task gate, and how many it runs at once. */
+  load: { in_system: number; workers: number };
+  serves: Partial<Record<PlacementTask, ServedVariant[]>>;
+  /** Learned cost of each privacy transform on this node, ms. */
+  transform_ms: Partial<Record<Transform, number>>;
+  /** A MEC node's view of its cloud. */
+  cloud?: PeerView;
+}
+
+export interface PeerView {
+  reachable: boolean;
+  unreachable_because?: string;
+  rtt_ms: number;
+  bytes_per_ms: number;
+  status?: TierStatus;
+}
