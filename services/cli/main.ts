@@ -10,6 +10,9 @@ import { EdgeError } from '../core/errors.ts';
 import { startNode } from '../node.ts';
 import { registerCameraCommands } from './camera.ts';
 import { registerAuditCommands } from './audit.ts';
+import { registerLinkCommands } from './link.ts';
+import { registerUpCommand } from './up.ts';
+import { registerDeviceCommands } from './device.ts';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -36,7 +39,7 @@ async function readConfigFile(file: string): Promise<ConfigInput> {
 
 const program = new Command()
   .name('mec')
-  .description('MEC ML inference offloading platform: edge inference for image recognition and defect inspection')
+  .description('MEC ML inference offloading platform: three tiers (device, MEC node, cloud), placement decided per request')
   .showHelpAfterError();
 
 program
@@ -111,10 +114,21 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Started by `mec up`: a topology whose parent died (SIGKILL, a closed terminal) must not leave
+    // nodes holding ports. Linux re-parents an orphan, so a changed parent pid means the parent is gone.
+    if (process.env.MEC_EXIT_WITH_PARENT === '1') {
+      const parent = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== parent) stop('parent gone');
+      }, 1000).unref();
+    }
   });
 
 registerCameraCommands(program);
 registerAuditCommands(program);
+registerLinkCommands(program);
+registerUpCommand(program);
+registerDeviceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

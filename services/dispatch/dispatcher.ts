@@ -119,6 +119,12 @@ export class Dispatcher {
   readonly compute = new ComputeEstimator();
   readonly #options: DispatcherOptions;
   readonly #transformMs = new Map<Transform, number>();
+  /**
+   * Requests decided for this node and not finished. Counted from the decision on, so a burst's
+   * later requests see the earlier ones before those reach the task gate (decode, audit and
+   * admission happen after deciding).
+   */
+  #placedHere = 0;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -127,9 +133,15 @@ export class Dispatcher {
     }
   }
 
+  /** Requests in this node now: the task gate's, or those decided here and not yet in it, whichever is more. */
+  #load(): { inSystem: number; workers: number } {
+    const load = this.#options.load();
+    return { inSystem: Math.max(load.inSystem, this.#placedHere), workers: load.workers };
+  }
+
   /** This node as other tiers see it on the heartbeat. */
   status(): TierStatus {
-    const load = this.#options.load();
+    const load = this.#load();
     const serves: TierStatus['serves'] = {};
     for (const [task, models] of Object.entries(this.#options.serve) as [PlacementTask, readonly string[]][]) {
       serves[task] = models.map((model) => this.#served(model));
@@ -195,12 +207,28 @@ export class Dispatcher {
         ...(code === 'EDGE_ERR_PLACEMENT_INFEASIBLE' ? { retryAfterSeconds: 1 } : {}),
       });
     }
-    await this.#audit(meta, dataClass, decision.tier, input.task, decision.model, decision.reason, version, payloadSha256);
+    // Counted as this node's load from the decision until its local run ends (released once).
+    let counted = decision.tier === this.#options.self;
+    if (counted) this.#placedHere += 1;
+    const release = () => {
+      if (counted) this.#placedHere -= 1;
+      counted = false;
+    };
+    try {
+      await this.#audit(meta, dataClass, decision.tier, input.task, decision.model, decision.reason, version, payloadSha256);
+    } catch (error) {
+      release();
+      throw error;
+    }
 
     const remaining = () => timeoutMs - (performance.now() - started);
     let outcome: Outcome;
     if (decision.tier === this.#options.self) {
-      outcome = { ...(await this.#runHere(input, decision.model, remaining(), signal)), tier: decision.tier, model: decision.model, variant: decision.variant, reason: decision.reason, transforms: [] };
+      try {
+        outcome = { ...(await this.#runHere(input, decision.model, remaining(), signal)), tier: decision.tier, model: decision.model, variant: decision.variant, reason: decision.reason, transforms: [] };
+      } finally {
+        release();
+      }
     } else {
       outcome = await this.#runThere(input, meta, dataClass, decision, remaining, signal);
     }
@@ -360,7 +388,7 @@ export class Dispatcher {
   #views(input: TaskInput): TierView[] {
     const wanted = input.params.model;
     const pick = (variants: VariantView[]) => (wanted === undefined ? variants : variants.filter((variant) => variant.model === wanted));
-    const load = this.#options.load();
+    const load = this.#load();
     let ownModels = [...this.#options.serve[input.task]];
     // A model asked for by name that this node holds may run here even if placement would not pick it.
     if (wanted !== undefined && !ownModels.includes(wanted) && this.#options.local.serves(input.task, wanted)) ownModels = [wanted];

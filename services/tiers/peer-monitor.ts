@@ -34,13 +34,14 @@ export class PeerMonitor {
 
   start(): void {
     if (this.#timer || this.#stopped) return;
-    this.#inFlight = this.beat();
-    this.#timer = setInterval(() => {
+    const tick = () => {
       // One heartbeat at a time: a stalled link must not pile up requests.
       this.#inFlight ??= this.beat().finally(() => {
         this.#inFlight = undefined;
       });
-    }, this.#options.intervalMs);
+    };
+    tick();
+    this.#timer = setInterval(tick, this.#options.intervalMs);
     this.#timer.unref();
   }
 

@@ -43,7 +43,7 @@ export class TierClient {
 
   async #call(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, options: TierCallOptions): Promise<TierResponse> {
     if (this.#closed) throw new EdgeError('EDGE_ERR_TIER_UNAVAILABLE', `the client for the ${this.tier} tier is closed`);
-    const timeout = AbortSignal.timeout(Math.max(1, options.timeoutMs));
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs)));
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     const started = performance.now();
     try {
