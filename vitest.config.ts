@@ -1,14 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests that run a whole topology (several node processes with inference workers, emulated links)
+ * check how placement reacts to load and links: they run after everything else, one file at a
+ * time, so that the rest of the suite does not load the two cores under them.
+ */
+const TOPOLOGY_TESTS = ['test/e2e/placement.test.ts', 'test/e2e/mec-up.test.ts', 'test/client/device-client.test.ts'];
+
+const common = {
+  // Inference tests run real ONNX models on 2 cores: generous, but still bounded.
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  // Files run in separate forks so that worker pools and ports never collide.
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Inference tests run real ONNX models on 2 cores: generous, but still bounded.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    // Files run in separate forks so that worker pools and ports never collide.
-    pool: 'forks',
-    fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      {
+        test: { ...common, name: 'unit-and-integration', include: ['test/**/*.test.ts'], exclude: TOPOLOGY_TESTS, fileParallelism: true, sequence: { groupOrder: 0 } },
+      },
+      {
+        test: { ...common, name: 'topology', include: TOPOLOGY_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -24,6 +24,7 @@ import type { DataClass, PlacementTask, Tier, Transform } from '../scheduler/typ
 import type { TierClient } from '../tiers/tier-client.ts';
 import type { PeerMonitor } from '../tiers/peer-monitor.ts';
 import type { ServedVariant, TierStatus } from '../tiers/tier-status.ts';
+import { RateMeter } from './rate-meter.ts';
 import { COMPUTE_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
 import type { LocalTasks } from './local-tasks.ts';
 import type { RequestMeta } from './request-meta.ts';
@@ -125,6 +126,9 @@ export class Dispatcher {
    * admission happen after deciding).
    */
   #placedHere = 0;
+  /** Requests placed here and finished here, for the growth rate the heartbeat reports. */
+  readonly #arrivals = new RateMeter();
+  readonly #completions = new RateMeter();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -149,7 +153,7 @@ export class Dispatcher {
     return {
       tier: this.#options.self,
       policy_version: policyVersion(this.#options.policy()),
-      load: { in_system: load.inSystem, workers: load.workers },
+      load: { in_system: load.inSystem, workers: load.workers, growth_per_s: Math.round((this.#arrivals.perMs() - this.#completions.perMs()) * 1000 * 100) / 100 },
       serves,
       transform_ms: Object.fromEntries(this.#transformMs),
       ...(this.#options.cloud ? { cloud: this.#options.cloud.monitor.view() } : {}),
@@ -209,9 +213,15 @@ export class Dispatcher {
     }
     // Counted as this node's load from the decision until its local run ends (released once).
     let counted = decision.tier === this.#options.self;
-    if (counted) this.#placedHere += 1;
+    if (counted) {
+      this.#placedHere += 1;
+      this.#arrivals.record();
+    }
     const release = () => {
-      if (counted) this.#placedHere -= 1;
+      if (counted) {
+        this.#placedHere -= 1;
+        this.#completions.record();
+      }
       counted = false;
     };
     try {
@@ -409,7 +419,12 @@ export class Dispatcher {
         reachable: cloud.monitor.reachable,
         ...(cloud.monitor.reachable ? {} : { unreachableBecause: cloud.monitor.view().unreachable_because ?? 'no heartbeat' }),
         path: [cloud.monitor.link.estimate()],
-        load: { inSystem: status?.load.in_system ?? 0, workers: status?.load.workers ?? 1 },
+        load: {
+          inSystem: status?.load.in_system ?? 0,
+          workers: status?.load.workers ?? 1,
+          ageMs: cloud.monitor.statusAgeMs(),
+          growthPerMs: (status?.load.growth_per_s ?? 0) / 1000,
+        },
         variants: pick((status?.serves[input.task] ?? []).map(toVariantView)),
       });
     }

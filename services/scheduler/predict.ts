@@ -30,9 +30,30 @@ export interface TierView {
   /** The links from the deciding tier to this tier, in order; empty for the deciding tier itself. */
   path: LinkEstimate[];
   /** Requests in the tier's system (waiting and running) and how many it runs at once. */
-  load: { inSystem: number; workers: number };
+  load: TierLoad;
   /** The variants of the request's task this tier serves (none: it cannot serve the task). */
   variants: VariantView[];
+}
+
+/**
+ * A tier's load as last reported. A remote tier's figure is a heartbeat old: under a burst its
+ * queue has grown since, by its net arrival rate times the report's age, and the prediction
+ * extrapolates that instead of trusting a stale count (which sends every device to the same
+ * tier at once).
+ */
+export interface TierLoad {
+  inSystem: number;
+  workers: number;
+  /** How old the figure is, ms (0 or absent: exact, e.g. the deciding tier's own). */
+  ageMs?: number;
+  /** Arrivals minus completions per ms, as the tier last measured them. */
+  growthPerMs?: number;
+}
+
+/** The requests in the tier now, extrapolated from its last report. */
+export function currentInSystem(load: TierLoad): number {
+  const grown = load.inSystem + (load.growthPerMs ?? 0) * (load.ageMs ?? 0);
+  return Math.max(0, grown);
 }
 
 export interface Prediction {
@@ -52,9 +73,9 @@ export function predictNetworkMs(path: readonly LinkEstimate[], bytesUp: number,
 }
 
 /** Expected wait behind the requests already in the tier: none while a worker is free. */
-export function predictQueueMs(load: TierView['load'], serviceMs: number): number {
+export function predictQueueMs(load: TierLoad, serviceMs: number): number {
   const workers = Math.max(1, load.workers);
-  const ahead = load.inSystem + 1 - workers;
+  const ahead = currentInSystem(load) + 1 - workers;
   return ahead > 0 ? (ahead * serviceMs) / workers : 0;
 }
 

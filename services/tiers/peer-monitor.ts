@@ -21,6 +21,8 @@ export class PeerMonitor {
   readonly link: LinkEstimator;
   readonly #options: PeerMonitorOptions;
   #status: TierStatus | undefined;
+  /** When the status was measured there: its answer's arrival minus half the round trip. */
+  #statusAt = 0;
   #misses = 0;
   #lastProblem: string | undefined = 'no heartbeat answered yet';
   #timer: NodeJS.Timeout | undefined;
@@ -52,6 +54,7 @@ export class PeerMonitor {
       if (this.#stopped) return;
       this.link.observeRtt(response.elapsedMs);
       this.#status = response.body as TierStatus;
+      this.#statusAt = performance.now() - response.elapsedMs / 2;
       this.reportSuccess();
     } catch (error) {
       if (!this.#stopped) this.reportFailure(`heartbeat: ${(error as Error).message}`);
@@ -77,6 +80,11 @@ export class PeerMonitor {
     return this.#status;
   }
 
+  /** How old the last status is, ms (0 before the first). */
+  statusAgeMs(): number {
+    return this.#status === undefined ? 0 : performance.now() - this.#statusAt;
+  }
+
   view(): PeerView {
     const link = this.link.estimate();
     return {
@@ -84,7 +92,7 @@ export class PeerMonitor {
       ...(this.reachable ? {} : { unreachable_because: this.#lastProblem ?? 'missed heartbeats' }),
       rtt_ms: Math.round(link.rttMs * 100) / 100,
       bytes_per_ms: Math.round(link.bytesPerMs * 100) / 100,
-      ...(this.#status ? { status: this.#status } : {}),
+      ...(this.#status ? { status_age_ms: Math.round(this.statusAgeMs()), status: this.#status } : {}),
     };
   }
 

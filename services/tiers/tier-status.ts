@@ -17,7 +17,12 @@ export interface TierStatus {
   tier: Tier;
   policy_version: string;
   /** Requests waiting or running in the node's task gate, and how many it runs at once. */
-  load: { in_system: number; workers: number };
+  load: {
+    in_system: number;
+    workers: number;
+    /** Arrivals minus completions per second over the last second: how fast its queue grows. */
+    growth_per_s?: number;
+  };
   serves: Partial<Record<PlacementTask, ServedVariant[]>>;
   /** Learned cost of each privacy transform on this node, ms. */
   transform_ms: Partial<Record<Transform, number>>;
@@ -30,5 +35,7 @@ export interface PeerView {
   unreachable_because?: string;
   rtt_ms: number;
   bytes_per_ms: number;
+  /** How old `status` was when this view was taken, ms. */
+  status_age_ms?: number;
   status?: TierStatus;
 }

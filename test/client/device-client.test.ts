@@ -83,13 +83,13 @@ describe('DeviceClient against a real MEC node', () => {
     const device = placement.alternatives.find((alternative) => alternative.tier === 'device');
     expect(device?.rejected_because).toMatch(/^deadline: predicted \d/);
     expect(placement.alternatives.find((alternative) => alternative.tier === 'cloud')?.rejected_because).toBe('unreachable: the MEC node has no cloud tier');
-    // The MEC node honoured the pin and says so in its own report.
-    expect(placement.remote).toMatchObject({ tier: 'mec', model: 'nanodet', reason: 'pinned', data_class: 'public' });
+    // Offloaded unpinned: the MEC node decided between itself and the cloud (it has none) and says so.
+    expect(placement.remote).toMatchObject({ tier: 'mec', model: 'nanodet', reason: 'only-eligible', data_class: 'public' });
     expect(placement.actual_ms).toBeGreaterThanOrEqual(placement.remote!.actual_ms);
     expect((result.detections as { label: string }[]).some((detection) => detection.label === 'dog')).toBe(true);
     expect(result).not.toHaveProperty('placement');
     const last = (await auditLines()).at(-1);
-    expect(last).toMatchObject({ tier: 'mec', dataClass: 'public', reason: 'pinned' });
+    expect(last).toMatchObject({ tier: 'mec', dataClass: 'public', reason: 'only-eligible' });
   });
 
   it('keeps restricted data off the cloud: placed on device or MEC, refused when pinned to the cloud', async () => {

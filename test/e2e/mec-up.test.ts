@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
 
@@ -90,7 +91,7 @@ describe('mec up: the local three-tier topology', () => {
     const down = mecLink('set', 'mec-cloud', '--down');
     expect(down.status).toBe(0);
     await waitFor(async () => !(await status()), 'the MEC node to see the cloud unreachable');
-    const answer = await fetch(`${urls.mec}/v1/vision/detect`, { method: 'POST', body: new Uint8Array(spawnSync('cat', [path.join(PROJECT_ROOT, 'test/fixtures/images/dog.jpg')]).stdout), headers: { 'content-type': 'image/jpeg', 'x-data-class': 'public' } });
+    const answer = await undiciFetch(`${urls.mec}/v1/vision/detect`, { method: 'POST', body: new Uint8Array(spawnSync('cat', [path.join(PROJECT_ROOT, 'test/fixtures/images/dog.jpg')]).stdout), headers: { 'content-type': 'image/jpeg', 'x-data-class': 'public' }, dispatcher: new Agent({ pipelining: 0 }) });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-placement-tier')).toBe('mec');
 

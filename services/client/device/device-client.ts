@@ -377,7 +377,10 @@ export class DeviceClient {
         timeoutMs: Math.max(1, Math.floor(left)),
         ...(signal ? { signal } : {}),
         headers: {
-          'x-placement-tier': decision.tier,
+          // Offloaded to the MEC node, the choice between it and the cloud is the MEC node's: it
+          // knows its own queue exactly, the device only as of the last heartbeat. A choice of
+          // the cloud (or a caller's pin) is passed on as a pin.
+          ...(decision.tier === 'mec' && meta.pin === undefined ? {} : { 'x-placement-tier': decision.tier }),
           'x-forwarded-tier': 'device',
           'x-data-class': dataClass,
           'x-tenant': meta.tenant,
@@ -456,7 +459,7 @@ export class DeviceClient {
         reachable: mecReachable,
         ...(mecDown === undefined ? {} : { unreachableBecause: mecDown }),
         path: [mecLink],
-        load: { inSystem: status?.load.in_system ?? 0, workers: status?.load.workers ?? 1 },
+        load: { inSystem: status?.load.in_system ?? 0, workers: status?.load.workers ?? 1, ageMs: monitor.statusAgeMs(), growthPerMs: (status?.load.growth_per_s ?? 0) / 1000 },
         variants: (status?.serves[task] ?? []).map(toVariantView),
       },
       {
@@ -464,7 +467,12 @@ export class DeviceClient {
         reachable: cloudDown === undefined,
         ...(cloudDown === undefined ? {} : { unreachableBecause: cloudDown }),
         path: [mecLink, cloudLink],
-        load: { inSystem: cloud?.status?.load.in_system ?? 0, workers: cloud?.status?.load.workers ?? 1 },
+        load: {
+          inSystem: cloud?.status?.load.in_system ?? 0,
+          workers: cloud?.status?.load.workers ?? 1,
+          ageMs: monitor.statusAgeMs() + (cloud?.status_age_ms ?? 0),
+          growthPerMs: (cloud?.status?.load.growth_per_s ?? 0) / 1000,
+        },
         variants: (cloud?.status?.serves[task] ?? []).map(toVariantView),
       },
     ];
