@@ -125,11 +125,14 @@ export function decide(request: PlacementRequest, views: readonly TierView[], co
     const pinned = eligible.find((scored) => scored.view.tier === request.pin);
     const refused = alternatives.find((alternative) => alternative.tier === request.pin);
     if (!pinned) {
-      const privacy = refused?.rejected_because.startsWith('privacy') ?? false;
+      // A tier this node does not even know of may still be one the data may never reach: say so.
+      const egress = refused === undefined && request.pin !== context.self ? context.egress(request.dataClass, request.pin) : undefined;
+      if (egress && !egress.allowed) alternatives.push({ tier: request.pin, rejected_because: `privacy: ${egress.reason}` });
+      const privacy = (refused?.rejected_because.startsWith('privacy') ?? false) || (egress !== undefined && !egress.allowed);
       return {
         feasible: false,
         why: privacy ? 'privacy' : 'infeasible',
-        message: `the requested tier ${request.pin} cannot take this request: ${refused?.rejected_because ?? 'it is not one of the known tiers'}`,
+        message: `the requested tier ${request.pin} cannot take this request: ${refused?.rejected_because ?? (privacy ? `${request.dataClass} data may not reach it` : 'this tier does not know how to reach it')}`,
         alternatives,
         policy_version: context.policyVersion,
       };
