@@ -8,16 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFECT_TYPES, type DefectType } from '../client/camera/defects.ts';
 import { SURFACES } from '../client/camera/frames.ts';
 import { formatProgress, formatReport, simulateCameras, type SimulationOptions } from '../client/camera/simulate.ts';
-
-function number(name: string, min: number, max: number, integer: boolean) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max || (integer && !Number.isInteger(parsed))) {
-      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-    }
-    return parsed;
-  };
-}
+import { number } from './option-parsers.ts';
 
 function defectTypes(value: string): DefectType[] {
   const types = value.split(',').map((type) => type.trim()).filter(Boolean);

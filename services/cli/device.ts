@@ -7,11 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DeviceClient, type DevicePlacement } from '../client/device/index.ts';
 import { PROJECT_ROOT } from '../core/config.ts';
 import { EdgeError, toEdgeError } from '../core/errors.ts';
 import { DATA_CLASSES } from '../scheduler/types.ts';
+import { number } from './option-parsers.ts';
 
 /** The device-mec link of `mec up`. */
 export const DEFAULT_MEC_URL = 'http://127.0.0.1:8081';
@@ -43,16 +44,6 @@ interface DeviceFlags {
   deadlineMs?: number;
   slowdown?: number;
   json?: boolean;
-}
-
-function number(name: string, min: number, max: number, integer: boolean) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max || (integer && !Number.isInteger(parsed))) {
-      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-    }
-    return parsed;
-  };
 }
 
 /** Nearest-rank percentile of ascending values. */

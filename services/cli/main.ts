@@ -3,7 +3,7 @@
  * streams production-line camera frames to a node. Later capabilities add subcommands here (up,
  * device, link ...).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, mergeConfig, type ConfigInput } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
@@ -13,16 +13,7 @@ import { registerAuditCommands } from './audit.ts';
 import { registerLinkCommands } from './link.ts';
 import { registerUpCommand } from './up.ts';
 import { registerDeviceCommands } from './device.ts';
-
-function integer(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    }
-    return parsed;
-  };
-}
+import { integer } from './option-parsers.ts';
 
 async function readConfigFile(file: string): Promise<ConfigInput> {
   let parsed: unknown;

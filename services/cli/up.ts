@@ -3,36 +3,13 @@
  * profiles, plus a simulated device that keeps sending photos through the device-mec link so the
  * placement decisions can be watched (and the metrics and audit logs fill). `npm start` runs it.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/config.ts';
 import { startLocalTopology } from '../topology/local-topology.ts';
 import { startSimulatedDevice } from '../topology/simulated-device.ts';
-
-function port(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError(`${name} must be a port from 0 to 65535`);
-    return parsed;
-  };
-}
-
-function nonNegative(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
-    return parsed;
-  };
-}
-
-function positive(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
-    return parsed;
-  };
-}
+import { number, port, positive } from './option-parsers.ts';
 
 interface UpOptions {
   host: string;
@@ -63,9 +40,9 @@ export function registerUpCommand(program: Command): void {
     .option('--device-link-port <port>', 'the device-mec link: devices reach the MEC node here', port('--device-link-port'), 8081)
     .option('--cloud-link-port <port>', 'the mec-cloud link: the MEC node reaches the cloud here', port('--cloud-link-port'), 8091)
     .option('--control-port <port>', 'the link control API that `mec link` uses', port('--control-port'), 8079)
-    .option('--cloud-latency-ms <ms>', 'mec-cloud round-trip time (default 40)', nonNegative('--cloud-latency-ms'))
+    .option('--cloud-latency-ms <ms>', 'mec-cloud round-trip time (default 40)', number('--cloud-latency-ms', 0, 600_000, false))
     .option('--cloud-bandwidth-mbit <mbit>', 'mec-cloud bandwidth each way (default 50)', positive('--cloud-bandwidth-mbit'))
-    .option('--device-latency-ms <ms>', 'device-mec round-trip time (default 5)', nonNegative('--device-latency-ms'))
+    .option('--device-latency-ms <ms>', 'device-mec round-trip time (default 5)', number('--device-latency-ms', 0, 600_000, false))
     .option('--device-bandwidth-mbit <mbit>', 'device-mec bandwidth each way (default 100)', positive('--device-bandwidth-mbit'))
     .option('--policy <file>', 'placement and privacy policy for both nodes (default: blueprints/policies/default.yaml)')
     .option('--audit-dir <dir>', 'where the nodes write their audit logs (mec.jsonl, cloud.jsonl)', 'var/audit')

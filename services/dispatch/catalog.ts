@@ -63,3 +63,9 @@ export function serveTable(config: Readonly<Config>): ServeTable {
 
 /** Compute-time guess for a variant until a real run replaces it (the order of what bench:vision measured). */
 export const COMPUTE_PRIOR_MS: Readonly<Record<string, number>> = Object.freeze({ nanodet: 40, centernet: 50, defect: 30, asr: 150 });
+
+/** The largest answer of the task's variants: the downlink share of a prediction. */
+export function answerBytesFor(task: PlacementTask): number {
+  const sizes = Object.values(VARIANTS).filter((info) => info.task === task).map((info) => info.answerBytes);
+  return sizes.length > 0 ? Math.max(...sizes) : 2_000;
+}

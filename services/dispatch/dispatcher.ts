@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EdgeError, toEdgeError } from '../core/errors.ts';
-import { ComputeEstimator } from '../scheduler/estimators.ts';
+import { ComputeEstimator, TransformCosts } from '../scheduler/estimators.ts';
 import { decide, type Alternative, type EgressAnswer, type Placement, type PlacementContext, type PlacementRequest } from '../scheduler/decide.ts';
 import { isHardExample, planEscalation } from '../scheduler/hard-example.ts';
 import type { TierView, VariantView } from '../scheduler/predict.ts';
@@ -23,9 +23,10 @@ import { policyVersion, resolveDataClass, type PlacementPolicy } from '../schedu
 import type { DataClass, PlacementTask, Tier, Transform } from '../scheduler/types.ts';
 import type { TierClient } from '../tiers/tier-client.ts';
 import type { PeerMonitor } from '../tiers/peer-monitor.ts';
-import type { ServedVariant, TierStatus } from '../tiers/tier-status.ts';
+import { toVariantView, type ServedVariant, type TierStatus } from '../tiers/tier-status.ts';
+import { isTierFailure } from '../tiers/tier-failure.ts';
 import { RateMeter } from './rate-meter.ts';
-import { COMPUTE_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
+import { answerBytesFor, COMPUTE_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
 import type { LocalTasks } from './local-tasks.ts';
 import type { RequestMeta } from './request-meta.ts';
 import { contentTypeFor, payloadKind, routeFor, type TaskInput } from './task-input.ts';
@@ -119,7 +120,7 @@ const round = (ms: number): number => Math.round(ms * 100) / 100;
 export class Dispatcher {
   readonly compute = new ComputeEstimator();
   readonly #options: DispatcherOptions;
-  readonly #transformMs = new Map<Transform, number>();
+  readonly #transformCosts = new TransformCosts();
   /**
    * Requests decided for this node and not finished. Counted from the decision on, so a burst's
    * later requests see the earlier ones before those reach the task gate (decode, audit and
@@ -155,7 +156,7 @@ export class Dispatcher {
       policy_version: policyVersion(this.#options.policy()),
       load: { in_system: load.inSystem, workers: load.workers, growth_per_s: Math.round((this.#arrivals.perMs() - this.#completions.perMs()) * 1000 * 100) / 100 },
       serves,
-      transform_ms: Object.fromEntries(this.#transformMs),
+      transform_ms: this.#transformCosts.snapshot(),
       ...(this.#options.cloud ? { cloud: this.#options.cloud.monitor.view() } : {}),
     };
   }
@@ -186,7 +187,7 @@ export class Dispatcher {
       task: input.task,
       dataClass,
       bytesUp: input.bytes.length,
-      bytesDown: answerBytes(input),
+      bytesDown: answerBytesFor(input.task),
       deadlineMs,
       ...(meta.minAccuracy === undefined ? {} : { minAccuracy: meta.minAccuracy }),
       ...(meta.pin === undefined ? {} : { pin: meta.pin }),
@@ -340,7 +341,7 @@ export class Dispatcher {
     if (!rule.allowed) throw new EdgeError('EDGE_ERR_PRIVACY_DENIED', `${dataClass} data may not leave for the cloud: ${rule.reason}`);
     const started = performance.now();
     const transformed = await this.#options.transforms.apply(rule.transforms, input.bytes, payloadKind(input.task), { timeoutMs, ...(signal ? { signal } : {}) });
-    for (const transform of rule.transforms) this.#learnTransform(transform, transformed.ms / Math.max(1, rule.transforms.length));
+    this.#transformCosts.observe(rule.transforms, transformed.ms);
     const left = timeoutMs - (performance.now() - started);
     if (left <= 0) throw new EdgeError('EDGE_ERR_DEADLINE_EXCEEDED', 'the deadline passed while preparing the data for the cloud');
     try {
@@ -368,16 +369,11 @@ export class Dispatcher {
     }
   }
 
-  #learnTransform(transform: Transform, ms: number): void {
-    const previous = this.#transformMs.get(transform);
-    this.#transformMs.set(transform, round(previous === undefined ? ms : 0.8 * previous + 0.2 * ms));
-  }
-
   #context(policy: PlacementPolicy, version: string): PlacementContext {
     return {
       self: this.#options.self,
       egress: (dataClass, to) => egressRule(policy, dataClass, to),
-      transformMs: Object.fromEntries(this.#transformMs),
+      transformMs: this.#transformCosts.snapshot(),
       policyVersion: version,
     };
   }
@@ -440,20 +436,9 @@ export class Dispatcher {
   }
 }
 
-function toVariantView(served: ServedVariant): VariantView {
-  return { model: served.model, variant: served.variant, accuracy: served.accuracy, computeMs: served.compute_ms, computeStdMs: served.compute_std_ms };
-}
 
-function answerBytes(input: TaskInput): number {
-  const models = Object.values(VARIANTS).filter((info) => info.task === input.task);
-  return models.length > 0 ? Math.max(...models.map((info) => info.answerBytes)) : 2_000;
-}
 
 function egressFor(context: PlacementContext, dataClass: DataClass): (to: Tier) => EgressAnswer {
   return (to) => context.egress(dataClass, to);
 }
 
-/** Failures of the link or the far node (not its verdict on the input): worth a local fallback. */
-function isTierFailure(error: EdgeError): boolean {
-  return ['EDGE_ERR_TIER_UNAVAILABLE', 'EDGE_ERR_QUEUE_FULL', 'EDGE_ERR_QUEUE_TIMEOUT', 'EDGE_ERR_SHUTTING_DOWN', 'EDGE_ERR_WORKER_CRASHED', 'EDGE_ERR_PLACEMENT_INFEASIBLE', 'EDGE_ERR_DEADLINE_EXCEEDED', 'EDGE_ERR_INTERNAL'].includes(error.code);
-}

@@ -134,3 +134,22 @@ export class ComputeEstimator {
     return out;
   }
 }
+
+/** What each privacy transform costs on this tier, learned from the runs (EWMA, ms). */
+export class TransformCosts {
+  readonly #ms = new Map<string, number>();
+
+  /** `ms` spent on `transforms` together, shared among them equally. */
+  observe(transforms: readonly string[], ms: number): void {
+    if (transforms.length === 0) return;
+    const each = ms / transforms.length;
+    for (const transform of transforms) {
+      const previous = this.#ms.get(transform);
+      this.#ms.set(transform, Math.round((previous === undefined ? each : 0.8 * previous + 0.2 * each) * 100) / 100);
+    }
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.#ms);
+  }
+}

@@ -3,6 +3,7 @@
  * variants they serve with their learned compute times, and - from a MEC node - its own view of
  * the cloud, so that a device can weigh all three tiers with one request.
  */
+import type { VariantView } from '../scheduler/predict.ts';
 import type { PlacementTask, Tier, Transform } from '../scheduler/types.ts';
 
 export interface ServedVariant {
@@ -38,4 +39,9 @@ export interface PeerView {
   /** How old `status` was when this view was taken, ms. */
   status_age_ms?: number;
   status?: TierStatus;
+}
+
+/** A served variant as the placement engine reads it. */
+export function toVariantView(served: ServedVariant): VariantView {
+  return { model: served.model, variant: served.variant, accuracy: served.accuracy, computeMs: served.compute_ms, computeStdMs: served.compute_std_ms };
 }

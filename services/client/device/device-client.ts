@@ -19,7 +19,7 @@
 import { loadConfig, type Config } from '../../core/config.ts';
 import type { ModelRepository } from '../../core/contracts.ts';
 import { EdgeError, toEdgeError } from '../../core/errors.ts';
-import { COMPUTE_PRIOR_MS, VARIANTS } from '../../dispatch/catalog.ts';
+import { answerBytesFor, COMPUTE_PRIOR_MS, VARIANTS } from '../../dispatch/catalog.ts';
 import type { PlacementReport } from '../../dispatch/dispatcher.ts';
 import { createLocalTasks, type LocalTasks } from '../../dispatch/local-tasks.ts';
 import { readRequestMeta, type RequestMeta } from '../../dispatch/request-meta.ts';
@@ -28,7 +28,7 @@ import { createRepository } from '../../registry/index.ts';
 import { createRuntime } from '../../runtime/index.ts';
 import { decide, type EgressAnswer, type Placement, type PlacementContext, type PlacementRequest } from '../../scheduler/decide.ts';
 import { egressRule } from '../../scheduler/egress.ts';
-import { ComputeEstimator, type LinkEstimate } from '../../scheduler/estimators.ts';
+import { ComputeEstimator, TransformCosts, type LinkEstimate } from '../../scheduler/estimators.ts';
 import { policyVersion, resolveDataClass, type PlacementPolicy } from '../../scheduler/policy.ts';
 import { loadPolicyFile } from '../../scheduler/policy-file.ts';
 import type { TierView, VariantView } from '../../scheduler/predict.ts';
@@ -40,7 +40,8 @@ import { createSpeechTasks } from '../../tasks/speech/index.ts';
 import { createVisionTasks } from '../../tasks/vision/index.ts';
 import { PeerMonitor } from '../../tiers/peer-monitor.ts';
 import { TierClient } from '../../tiers/tier-client.ts';
-import type { TierStatus } from '../../tiers/tier-status.ts';
+import { toVariantView, type TierStatus } from '../../tiers/tier-status.ts';
+import { isTierFailure } from '../../tiers/tier-failure.ts';
 
 export interface DeviceClientOptions {
   /** The MEC node, e.g. http://127.0.0.1:8081 (the device-mec link of `mec up`). */
@@ -131,7 +132,7 @@ export class DeviceClient {
   /** Compute times of the device's own runs, on this machine (the slowdown is applied when read). */
   readonly compute = new ComputeEstimator();
   readonly #parts: DeviceParts;
-  readonly #transformMs = new Map<Transform, number>();
+  readonly #transformCosts = new TransformCosts();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
@@ -272,7 +273,7 @@ export class DeviceClient {
       task: input.task,
       dataClass,
       bytesUp: input.bytes.length,
-      bytesDown: answerBytes(input.task),
+      bytesDown: answerBytesFor(input.task),
       deadlineMs,
       ...(meta.minAccuracy === undefined ? {} : { minAccuracy: meta.minAccuracy }),
       ...(meta.pin === undefined ? {} : { pin: meta.pin }),
@@ -368,7 +369,7 @@ export class DeviceClient {
     const started = performance.now();
     // What the device-mec hop demands (metadata always); the MEC node applies the cloud's own rule.
     const transformed = await transforms.apply(hop.transforms, input.bytes, payloadKind(input.task), { timeoutMs, ...(signal ? { signal } : {}) });
-    for (const transform of transformed.applied) this.#learnTransform(transform, transformed.ms / Math.max(1, transformed.applied.length));
+    this.#transformCosts.observe(transformed.applied, transformed.ms);
     const left = timeoutMs - (performance.now() - started);
     if (left <= 0) throw new EdgeError('EDGE_ERR_DEADLINE_EXCEEDED', 'the deadline passed while preparing the data for the MEC node');
     try {
@@ -411,11 +412,6 @@ export class DeviceClient {
     }
   }
 
-  #learnTransform(transform: Transform, ms: number): void {
-    const previous = this.#transformMs.get(transform);
-    this.#transformMs.set(transform, round(previous === undefined ? ms : 0.8 * previous + 0.2 * ms));
-  }
-
   /** The models the device holds for a task, in the order it was given them. */
   #ownModels(task: PlacementTask): string[] {
     const ready = new Set(this.models);
@@ -433,7 +429,7 @@ export class DeviceClient {
       return { allowed: true, transforms: [...new Set([...hop.transforms, ...rule.transforms])] };
     };
     // Transforms not yet done on the device (faces, done by the MEC node before the cloud) cost what the MEC node reports.
-    const transformMs = { ...(this.#parts.mec.monitor.status?.transform_ms ?? {}), ...Object.fromEntries(this.#transformMs) };
+    const transformMs = { ...(this.#parts.mec.monitor.status?.transform_ms ?? {}), ...this.#transformCosts.snapshot() };
     return { self: 'device', egress, transformMs, policyVersion: version };
   }
 
@@ -508,17 +504,5 @@ function bytesOf(image: Uint8Array): Buffer {
   return Buffer.from(image.buffer, image.byteOffset, image.byteLength);
 }
 
-function toVariantView(served: { model: string; variant: string; accuracy: number; compute_ms: number; compute_std_ms: number }): VariantView {
-  return { model: served.model, variant: served.variant, accuracy: served.accuracy, computeMs: served.compute_ms, computeStdMs: served.compute_std_ms };
-}
 
-/** The largest answer of the task's variants, for the downlink share of a prediction (as the nodes count it). */
-function answerBytes(task: PlacementTask): number {
-  const sizes = Object.values(VARIANTS).filter((info) => info.task === task).map((info) => info.answerBytes);
-  return sizes.length > 0 ? Math.max(...sizes) : 2_000;
-}
 
-/** Failures of the link or of the far tiers (not their verdict on the input): worth a local fallback. */
-function isTierFailure(error: EdgeError): boolean {
-  return ['EDGE_ERR_TIER_UNAVAILABLE', 'EDGE_ERR_QUEUE_FULL', 'EDGE_ERR_QUEUE_TIMEOUT', 'EDGE_ERR_SHUTTING_DOWN', 'EDGE_ERR_WORKER_CRASHED', 'EDGE_ERR_PLACEMENT_INFEASIBLE', 'EDGE_ERR_DEADLINE_EXCEEDED', 'EDGE_ERR_INTERNAL'].includes(error.code);
-}
