@@ -59,6 +59,23 @@ export interface StreamCameraClosedEvent {
   transport: 'mqtt' | 'websocket';
 }
 
+/** One placement decision of a node (services/dispatch reports it; metrics count it). */
+export interface PlacementEvent {
+  task: string;
+  dataClass: string;
+  /** The tier that served the request; 'none' = no tier took it. */
+  tier: string;
+  reason: string;
+  predictedMs?: number;
+  actualMs?: number;
+  escalated: boolean;
+  hardExample: boolean;
+  /** Set when no tier took the request (its error code). */
+  rejected?: string;
+  /** Joint inference looked at the answer (the task has a rule). */
+  jointInference: boolean;
+}
+
 export const channels = {
   inference: diagnostics.channel('mec:runtime:inference'),
   rejection: diagnostics.channel('mec:runtime:rejection'),

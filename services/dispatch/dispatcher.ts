@@ -14,8 +14,10 @@
  */
 import { createHash } from 'node:crypto';
 import { EdgeError, toEdgeError } from '../core/errors.ts';
+import type { PlacementEvent } from '../core/events.ts';
+import type { AuditEntry } from '../audit/audit-log.ts';
 import { ComputeEstimator, TransformCosts } from '../scheduler/estimators.ts';
-import { decide, type Alternative, type EgressAnswer, type Placement, type PlacementContext, type PlacementRequest } from '../scheduler/decide.ts';
+import { decide, type Alternative, type EgressAnswer, type Placement, type PlacementContext } from '../scheduler/decide.ts';
 import { isHardExample, planEscalation } from '../scheduler/hard-example.ts';
 import type { TierView, VariantView } from '../scheduler/predict.ts';
 import { egressRule } from '../scheduler/egress.ts';
@@ -26,7 +28,8 @@ import type { PeerMonitor } from '../tiers/peer-monitor.ts';
 import { toVariantView, type ServedVariant, type TierStatus } from '../tiers/tier-status.ts';
 import { isTierFailure } from '../tiers/tier-failure.ts';
 import { RateMeter } from './rate-meter.ts';
-import { answerBytesFor, COMPUTE_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
+import { planRequest } from './placement-request.ts';
+import { COMPUTE_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
 import type { LocalTasks } from './local-tasks.ts';
 import type { RequestMeta } from './request-meta.ts';
 import { contentTypeFor, payloadKind, routeFor, type TaskInput } from './task-input.ts';
@@ -56,32 +59,10 @@ export interface DispatchResult {
 }
 
 /** What the node reports of each decision (metrics subscribe; see node.ts). */
-export interface DecisionEvent {
-  task: PlacementTask;
-  dataClass: DataClass;
-  tier: Tier | 'none';
-  reason: string;
-  predictedMs?: number;
-  actualMs?: number;
-  escalated: boolean;
-  hardExample: boolean;
-  /** Set when no tier took the request (its error code). */
-  rejected?: string;
-  /** Joint inference: an inference that could have been escalated (the task has a rule). */
-  jointInference: boolean;
-}
+export type DecisionEvent = PlacementEvent;
 
 export interface AuditSink {
-  append(entry: {
-    tenant: string | null;
-    dataClass: DataClass;
-    tier: Tier;
-    task: PlacementTask;
-    model: string;
-    reason: string;
-    policyVersion: string;
-    payloadSha256: string;
-  }): Promise<void>;
+  append(entry: AuditEntry): Promise<void>;
 }
 
 export interface TransformSink {
@@ -177,21 +158,7 @@ export class Dispatcher {
       });
     }
     this.#options.local.check(input);
-    // A caller's x-deadline-ms is hard: infeasible work is refused at once and late work dropped.
-    // The policy's per-task deadline is an objective: placement aims for it, and when no tier is
-    // predicted to make it the fastest one still serves, bounded by the node's request timeout.
-    const hard = meta.deadlineMs !== undefined;
-    const deadlineMs = meta.deadlineMs ?? policy.spec.defaults.deadlineMs?.[input.task] ?? this.#options.fallbackDeadlineMs;
-    const timeoutMs = hard ? deadlineMs : Math.max(deadlineMs, this.#options.fallbackDeadlineMs);
-    const request: PlacementRequest = {
-      task: input.task,
-      dataClass,
-      bytesUp: input.bytes.length,
-      bytesDown: answerBytesFor(input.task),
-      deadlineMs,
-      ...(meta.minAccuracy === undefined ? {} : { minAccuracy: meta.minAccuracy }),
-      ...(meta.pin === undefined ? {} : { pin: meta.pin }),
-    };
+    const { request, hard, deadlineMs, timeoutMs } = planRequest(input, meta, dataClass, policy, this.#options.fallbackDeadlineMs);
     const context = this.#context(policy, version);
     const views = this.#views(input);
     if (input.params.model !== undefined && views.every((view) => view.variants.length === 0)) {

@@ -10,7 +10,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RuntimeUtilisation } from '../core/contracts.ts';
-import { channels, type InferenceEvent, type RejectionEvent, type StreamCameraClosedEvent, type StreamFrameEvent, type TaskEvent } from '../core/events.ts';
+import { channels, type InferenceEvent, type PlacementEvent, type RejectionEvent, type StreamCameraClosedEvent, type StreamFrameEvent, type TaskEvent } from '../core/events.ts';
 
 export interface MetricsOptions {
   /** Read on every scrape for the pool gauges. */
@@ -34,23 +34,9 @@ export interface Metrics {
   httpRequestStarted(): void;
   httpRequestFinished(labels: HttpRequestLabels, seconds: number): void;
   /** One placement decision of this node (the dispatcher reports it; see node.ts). */
-  placementDecided(event: PlacementMetricEvent): void;
+  placementDecided(event: PlacementEvent): void;
   /** Unsubscribes from the diagnostics channels. Idempotent. */
   close(): void;
-}
-
-/** What the metrics need of a placement decision (services/dispatch reports DecisionEvent, a superset). */
-export interface PlacementMetricEvent {
-  task: string;
-  dataClass: string;
-  tier: string;
-  reason: string;
-  predictedMs?: number;
-  actualMs?: number;
-  escalated: boolean;
-  hardExample: boolean;
-  rejected?: string;
-  jointInference: boolean;
 }
 
 export const PHASES = ['decode', 'preprocess', 'queue', 'infer', 'postprocess', 'total'] as const;
@@ -249,7 +235,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const [task, counts] of jointCounts) this.set({ task }, counts.inferences === 0 ? 0 : counts.uploads / counts.inferences);
     },
   });
-  const onPlacement = (event: PlacementMetricEvent): void => {
+  const onPlacement = (event: PlacementEvent): void => {
     // A fallback's reason carries the failure's message: keep only its kind (bounded labels).
     const reason = event.reason.split(':')[0] ?? event.reason;
     placementDecisions.inc({ task: event.task, tier: event.tier, reason, data_class: event.dataClass });

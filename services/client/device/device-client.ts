@@ -19,14 +19,15 @@
 import { loadConfig, type Config } from '../../core/config.ts';
 import type { ModelRepository } from '../../core/contracts.ts';
 import { EdgeError, toEdgeError } from '../../core/errors.ts';
-import { answerBytesFor, COMPUTE_PRIOR_MS, VARIANTS } from '../../dispatch/catalog.ts';
+import { COMPUTE_PRIOR_MS, VARIANTS } from '../../dispatch/catalog.ts';
+import { planRequest } from '../../dispatch/placement-request.ts';
 import type { PlacementReport } from '../../dispatch/dispatcher.ts';
 import { createLocalTasks, type LocalTasks } from '../../dispatch/local-tasks.ts';
 import { readRequestMeta, type RequestMeta } from '../../dispatch/request-meta.ts';
 import { contentTypeFor, payloadKind, routeFor, type TaskInput } from '../../dispatch/task-input.ts';
 import { createRepository } from '../../registry/index.ts';
 import { createRuntime } from '../../runtime/index.ts';
-import { decide, type EgressAnswer, type Placement, type PlacementContext, type PlacementRequest } from '../../scheduler/decide.ts';
+import { decide, type EgressAnswer, type Placement, type PlacementContext } from '../../scheduler/decide.ts';
 import { egressRule } from '../../scheduler/egress.ts';
 import { ComputeEstimator, TransformCosts, type LinkEstimate } from '../../scheduler/estimators.ts';
 import { policyVersion, resolveDataClass, type PlacementPolicy } from '../../scheduler/policy.ts';
@@ -264,20 +265,7 @@ export class DeviceClient {
     const ownModels = this.#ownModels(input.task);
     // The surface is checked here only when the device could run it; otherwise the MEC node checks it.
     if (ownModels.length > 0) this.#parts.local.check(input);
-    // As on the nodes: a caller's deadline is hard, the policy's is an objective (see dispatcher.ts).
-    const hard = meta.deadlineMs !== undefined;
-    const fallbackDeadlineMs = config.server.defaultInferTimeoutMs;
-    const deadlineMs = meta.deadlineMs ?? policy.spec.defaults.deadlineMs?.[input.task] ?? fallbackDeadlineMs;
-    const timeoutMs = hard ? deadlineMs : Math.max(deadlineMs, fallbackDeadlineMs);
-    const request: PlacementRequest = {
-      task: input.task,
-      dataClass,
-      bytesUp: input.bytes.length,
-      bytesDown: answerBytesFor(input.task),
-      deadlineMs,
-      ...(meta.minAccuracy === undefined ? {} : { minAccuracy: meta.minAccuracy }),
-      ...(meta.pin === undefined ? {} : { pin: meta.pin }),
-    };
+    const { request, hard, deadlineMs, timeoutMs } = planRequest(input, meta, dataClass, policy, config.server.defaultInferTimeoutMs);
     const context = this.#context(version);
     const views = this.#views(input.task, ownModels);
     let decision = decide(request, views, context);
