@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const MEC = path.join(PROJECT_ROOT, 'bin/mec.js');
 
@@ -22,15 +23,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('mec up: the local three-tier topology', () => {

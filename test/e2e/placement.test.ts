@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from '../../services/core/config.ts';
 import { LinkProxy } from '../../services/links/link-proxy.ts';
 import { DEFAULT_LINKS } from '../../services/links/link-settings.ts';
 import { verifyAuditLog } from '../../services/audit/verify.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startNodeProcess, type NodeProcess } from '../support/node-process.ts';
 import { startWiretap, type Wiretap } from '../support/wiretap.ts';
 
@@ -54,15 +55,6 @@ const fresh = new Agent({ pipelining: 0 });
 async function post(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await undiciFetch(url, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', ...headers }, dispatcher: fresh });
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('placement across a MEC node and the cloud (real processes, real link, real models)', () => {
