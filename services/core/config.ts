@@ -145,8 +145,11 @@ export const ConfigSchema = Type.Object({
     policyFile: Type.String({ default: path.join(PROJECT_ROOT, 'blueprints', 'policies', 'default.yaml') }),
     /** A MEC node's way to the cloud tier (through the emulated link in a local topology); unset: no cloud. */
     cloudUrl: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
-    /** How often a MEC node asks the cloud for its load (and measures the link's RTT). */
-    heartbeatMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
+    /**
+     * How often a MEC node asks the cloud for its load (and measures the link's RTT). Stale load
+     * figures cost placement most under bursts (bench:placement): a status is a few hundred bytes.
+     */
+    heartbeatMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 200 }),
     /** A heartbeat not answered within this counts as missed. */
     heartbeatTimeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
     /** Missed heartbeats (or failed forwards) in a row after which the cloud counts as unreachable. */

@@ -110,6 +110,8 @@ export class Dispatcher {
   #placedHere = 0;
   /** Requests placed here and finished here, for the growth rate the heartbeat reports. */
   readonly #arrivals = new RateMeter();
+  /** When this node's uploads to the cloud queued so far will have left (the link as a FIFO). */
+  #uplinkBusyUntil = 0;
   readonly #completions = new RateMeter();
 
   constructor(options: DispatcherOptions) {
@@ -125,6 +127,20 @@ export class Dispatcher {
     return { inSystem: Math.max(load.inSystem, this.#placedHere), workers: load.workers };
   }
 
+  /**
+   * Arrivals and completions over the last second, and their difference when it is more than
+   * Poisson noise (twice the standard deviation of a difference of counts): at light load the
+   * difference is mostly noise, and extrapolating noise would only bias others' queue figures up.
+   */
+  #growth(): { arrivals_per_s: number; completions_per_s: number; growth_per_s: number } {
+    const arrivals = this.#arrivals.perMs() * 1000;
+    const completions = this.#completions.perMs() * 1000;
+    const difference = arrivals - completions;
+    const significant = Math.abs(difference) > 2 * Math.sqrt(arrivals + completions);
+    const round = (value: number) => Math.round(value * 100) / 100;
+    return { arrivals_per_s: round(arrivals), completions_per_s: round(completions), growth_per_s: significant ? round(difference) : 0 };
+  }
+
   /** This node as other tiers see it on the heartbeat. */
   status(): TierStatus {
     const load = this.#load();
@@ -135,7 +151,7 @@ export class Dispatcher {
     return {
       tier: this.#options.self,
       policy_version: policyVersion(this.#options.policy()),
-      load: { in_system: load.inSystem, workers: load.workers, growth_per_s: Math.round((this.#arrivals.perMs() - this.#completions.perMs()) * 1000 * 100) / 100 },
+      load: { in_system: load.inSystem, workers: load.workers, ...this.#growth() },
       serves,
       transform_ms: this.#transformCosts.snapshot(),
       ...(this.#options.cloud ? { cloud: this.#options.cloud.monitor.view() } : {}),
@@ -311,6 +327,8 @@ export class Dispatcher {
     this.#transformCosts.observe(rule.transforms, transformed.ms);
     const left = timeoutMs - (performance.now() - started);
     if (left <= 0) throw new EdgeError('EDGE_ERR_DEADLINE_EXCEEDED', 'the deadline passed while preparing the data for the cloud');
+    const now = performance.now();
+    this.#uplinkBusyUntil = Math.max(now, this.#uplinkBusyUntil) + transformed.bytes.length / cloud.monitor.link.estimate().bytesPerMs;
     try {
       const response = await cloud.client.post(routeFor(input, model), transformed.bytes, contentTypeFor(input), {
         timeoutMs: left,
@@ -340,6 +358,7 @@ export class Dispatcher {
     return {
       self: this.#options.self,
       egress: (dataClass, to) => egressRule(policy, dataClass, to),
+      // Learned end to end (asking to done), so the cost includes waiting for a worker here.
       transformMs: this.#transformCosts.snapshot(),
       policyVersion: version,
     };
@@ -382,6 +401,7 @@ export class Dispatcher {
         reachable: cloud.monitor.reachable,
         ...(cloud.monitor.reachable ? {} : { unreachableBecause: cloud.monitor.view().unreachable_because ?? 'no heartbeat' }),
         path: [cloud.monitor.link.estimate()],
+        pathBacklogMs: Math.max(0, this.#uplinkBusyUntil - performance.now()),
         load: {
           inSystem: status?.load.in_system ?? 0,
           workers: status?.load.workers ?? 1,

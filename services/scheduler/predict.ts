@@ -29,6 +29,8 @@ export interface TierView {
   unreachableBecause?: string;
   /** The links from the deciding tier to this tier, in order; empty for the deciding tier itself. */
   path: LinkEstimate[];
+  /** Time the deciding tier's own uploads already queued on that path will take, ms (a link is a FIFO). */
+  pathBacklogMs?: number;
   /** Requests in the tier's system (waiting and running) and how many it runs at once. */
   load: TierLoad;
   /** The variants of the request's task this tier serves (none: it cannot serve the task). */
@@ -80,7 +82,7 @@ export function predictQueueMs(load: TierLoad, serviceMs: number): number {
 }
 
 export function predict(view: TierView, variant: VariantView, bytesUp: number, bytesDown: number, transformMs: number): Prediction {
-  const networkMs = predictNetworkMs(view.path, bytesUp, bytesDown);
+  const networkMs = predictNetworkMs(view.path, bytesUp, bytesDown) + (view.pathBacklogMs ?? 0);
   const queueMs = predictQueueMs(view.load, variant.computeMs);
   const totalMs = networkMs + queueMs + variant.computeMs + transformMs;
   // Links vary too: a tenth of the path's RTT stands for their jitter.

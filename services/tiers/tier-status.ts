@@ -21,7 +21,10 @@ export interface TierStatus {
   load: {
     in_system: number;
     workers: number;
-    /** Arrivals minus completions per second over the last second: how fast its queue grows. */
+    /** Requests placed there and finished there per second, over the last second. */
+    arrivals_per_s?: number;
+    completions_per_s?: number;
+    /** Arrivals minus completions per second when more than noise (else 0): how fast its queue grows. */
     growth_per_s?: number;
   };
   serves: Partial<Record<PlacementTask, ServedVariant[]>>;

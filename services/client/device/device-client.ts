@@ -366,10 +366,10 @@ export class DeviceClient {
         timeoutMs: Math.max(1, Math.floor(left)),
         ...(signal ? { signal } : {}),
         headers: {
-          // Offloaded to the MEC node, the choice between it and the cloud is the MEC node's: it
-          // knows its own queue exactly, the device only as of the last heartbeat. A choice of
-          // the cloud (or a caller's pin) is passed on as a pin.
-          ...(decision.tier === 'mec' && meta.pin === undefined ? {} : { 'x-placement-tier': decision.tier }),
+          // Offloaded, the choice between the MEC node and the cloud is the MEC node's: it knows
+          // its own queue exactly and the cloud as of its last heartbeat, the device both only as
+          // of its own last heartbeat. Only a caller's pin is passed on.
+          ...(meta.pin === undefined ? {} : { 'x-placement-tier': meta.pin }),
           'x-forwarded-tier': 'device',
           'x-data-class': dataClass,
           'x-tenant': meta.tenant,
