@@ -1,7 +1,8 @@
 /**
  * How one node reaches another tier over HTTP: a keep-alive connection pool, a deadline on every
- * call, and failures turned into codes. A refused, reset or stalled link is EDGE_ERR_TIER_UNAVAILABLE
- * (the caller falls back nearer the user); an error the other tier answered keeps that tier's code.
+ * call, and failures turned into codes. A refused or reset link is EDGE_ERR_TIER_UNAVAILABLE, no
+ * answer by the deadline (a stalled link, a slow tier) EDGE_ERR_DEADLINE_EXCEEDED (the caller falls
+ * back nearer the user while time is left); an error the other tier answered keeps its code.
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import { EdgeError, isErrorCode, type SerializedEdgeError } from '../core/errors.ts';
@@ -67,9 +68,16 @@ export class TierClient {
     } catch (error) {
       if (error instanceof EdgeError) throw error;
       if (options.signal?.aborted) throw options.signal.reason instanceof EdgeError ? options.signal.reason : new EdgeError('EDGE_ERR_REQUEST_CANCELLED', 'the request was cancelled');
-      const why = timeout.aborted ? `no answer within ${options.timeoutMs} ms` : describe(error);
-      throw new EdgeError('EDGE_ERR_TIER_UNAVAILABLE', `the ${this.tier} tier at ${this.url} is unavailable: ${why}`, {
-        details: { tier: this.tier, timedOut: timeout.aborted },
+      // The timeout is the request's deadline: running out of it is a missed deadline (504),
+      // whatever the link did; a refused, reset or closed connection is the tier being unavailable.
+      if (timeout.aborted) {
+        throw new EdgeError('EDGE_ERR_DEADLINE_EXCEEDED', `the ${this.tier} tier at ${this.url} did not answer within ${Math.ceil(options.timeoutMs)} ms`, {
+          details: { tier: this.tier, timedOut: true },
+          cause: error,
+        });
+      }
+      throw new EdgeError('EDGE_ERR_TIER_UNAVAILABLE', `the ${this.tier} tier at ${this.url} is unavailable: ${describe(error)}`, {
+        details: { tier: this.tier, timedOut: false },
         cause: error,
       });
     }
