@@ -250,6 +250,22 @@ describe('placement simulation', () => {
     expect(worst(counts)).toBeLessThan(worst(blind));
   });
 
+  it('the congestion what-if sends a long job with slack from a queued MEC node to the cloud, plain ours keeps it', () => {
+    // ASR at 100 ms on a MEC worker, 80 on the cloud but 250 kB up (40 ms on the mec-cloud link):
+    // the third of a burst finds both MEC workers busy, 150 ms predicted there against ~160 on
+    // the cloud. Its congestion cost (100 ms x 2 in system / 2 workers) tips it to the cloud.
+    const longAsr: Workload = { ...workload, inputs: { ...workload.inputs, asr: [{ bytes: 250_000, answerBytes: 400 }] }, serviceMs: { ...workload.serviceMs, asr: [[100]] } };
+    const burst = Array.from({ length: 3 }, (_, index) => ({ ...request(index, 2000 + index * 10, 'asr', 'public', index), bytesUp: 250_000, serviceMs: { mec: 100, cloud: 80 } }));
+    const plain = simulate(longAsr, scenarioNamed('steady'), streamOf(burst), 'ours').outcomes;
+    const congestion = simulate(longAsr, scenarioNamed('steady'), streamOf(burst), (env) => new OursPolicy(env, { congestionAlpha: 1, congestionAt: 'mec' })).outcomes;
+    expect(plain.map((outcome) => outcome.mecTier)).toEqual(['mec', 'mec', 'mec']);
+    expect(congestion.map((outcome) => outcome.mecTier)).toEqual(['mec', 'mec', 'cloud']);
+    // The reported prediction stays the plain one: the cloud's, without the congestion cost.
+    expect(congestion[2]!.prediction!.totalMs).toBeGreaterThan(150);
+    expect(congestion[2]!.prediction!.totalMs).toBeLessThan(200);
+    expect(congestion.every((outcome) => outcome.metDeadline)).toBe(true);
+  });
+
   it('the same seed gives the same run', () => {
     const scenario = scenarioNamed('steady', 500);
     const once = simulate(workload, scenario, generateRequests(workload, TOPOLOGY, scenario, 9), 'ours').outcomes.map((outcome) => outcome.latencyMs);

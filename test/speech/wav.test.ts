@@ -176,7 +176,9 @@ describe('decodeWav: real files from sox, every accepted layout', () => {
     expect(peak).toBeGreaterThan(0.1);
   });
 
-  it('a 30 s 48 kHz stereo 16-bit file (exactly the limit) decodes in a few ms', () => {
+  // A guard against an accidentally slow decoder (per-sample allocations: seconds), not a benchmark:
+  // the machine is shared, so the bound is loose; typically 5-10 ms.
+  it('a 30 s 48 kHz stereo 16-bit file (exactly the limit) decodes well within a second', () => {
     const bytes = soxFile('long.wav', ['-n', '-r', '48000', '-c', '2', '-b', '16', '{}', 'synth', '30', 'sine', '440', 'vol', '0.5']);
     expect(decodeWav(bytes, LIMITS).frames).toBe(30 * 48000); // also the warm-up
     // The best of five: the machine is shared (with model training, in CI), so single runs jitter.
@@ -185,7 +187,7 @@ describe('decodeWav: real files from sox, every accepted layout', () => {
       decodeWav(bytes, LIMITS);
       return performance.now() - started;
     });
-    expect(Math.min(...times), times.map((time) => time.toFixed(1)).join(', ')).toBeLessThan(40); // typically 5-10 ms
+    expect(Math.min(...times), times.map((time) => time.toFixed(1)).join(', ')).toBeLessThan(1000);
   });
 });
 

@@ -364,8 +364,8 @@ describe('stripMetadata: speed on a 1 MP JPEG', () => {
     const input = await sharp(photo('dog.jpg')).resize(1155, 866).withExif(EXIF).jpeg({ quality: 90 }).toBuffer();
     const stripMs = await timed(() => stripMetadata(input));
     const decodeMs = await timed(() => sharp(input).raw().toBuffer());
+    // Relative to a decode measured in the same run: the machine is shared, absolute times drift.
     expect(stripMs).toBeLessThan(decodeMs / 3);
-    expect(stripMs).toBeLessThan(50);
   });
 });
 
