@@ -257,7 +257,9 @@ export function printOursDiagnostics(results: readonly ScenarioRuns[]): void {
  * The what-if runs: the engine before its latest changes (P1 growth gated by its noise, P2 every
  * offload unpinned, P3 the MEC node counting its uplink and blur queues, P4 heartbeats every
  * 200 ms instead of 500), each change undone alone, the deadline check relaxed, better
- * information (faster heartbeats, exact waits), or proposed next changes (P5, P6).
+ * information (faster heartbeats, exact waits), or proposed next changes (P5, P6, and D4: rank
+ * the tiers in time by predicted latency + alpha x the delay one more request causes those behind
+ * it on a queued tier).
  */
 const BEFORE_HEARTBEAT_MS = 500;
 const WHAT_IFS: ReadonlyArray<{ label: string; variant: OursVariant; heartbeatMs: number }> = [
@@ -273,6 +275,9 @@ const WHAT_IFS: ReadonlyArray<{ label: string; variant: OursVariant; heartbeatMs
   { label: 'exact waits now', variant: { insight: 'exact-wait' }, heartbeatMs: HEARTBEAT_MS },
   { label: 'P5 MEC queue from its work ahead', variant: { ownWork: true }, heartbeatMs: HEARTBEAT_MS },
   { label: 'P6 blur cost learned without its wait', variant: { blurRunOnly: true }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'D4 congestion cost x0.25, both decisions (not in services/)', variant: { congestionAlpha: 0.25 }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'D4 congestion cost x0.5, both decisions (not in services/)', variant: { congestionAlpha: 0.5 }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'D4 congestion cost x0.25, MEC node only (not in services/)', variant: { congestionAlpha: 0.25, congestionAt: 'mec' }, heartbeatMs: HEARTBEAT_MS },
 ];
 
 /**

@@ -46,9 +46,9 @@
  * a violation; static-split, ours and the oracle respect it.
  */
 import { mulberry32, type Random } from '../../services/client/camera/random.ts';
-import { decide, type EgressAnswer, type PlacementContext } from '../../services/scheduler/decide.ts';
+import { decide, type EgressAnswer, type PlacementContext, type PlacementRequest } from '../../services/scheduler/decide.ts';
 import { ComputeEstimator, LinkEstimator, mbitToBytesPerMs, type LinkEstimate } from '../../services/scheduler/estimators.ts';
-import { predict, predictQueueMs, type Prediction, type TierLoad, type TierView, type VariantView } from '../../services/scheduler/predict.ts';
+import { currentInSystem, predict, predictQueueMs, type Prediction, type TierLoad, type TierView, type VariantView } from '../../services/scheduler/predict.ts';
 import { RateMeter } from '../../services/dispatch/rate-meter.ts';
 import { TIERS, type DataClass, type PlacementTask, type Tier, type Transform } from '../../services/scheduler/types.ts';
 
@@ -809,6 +809,17 @@ export interface OursVariant {
   ownWork?: boolean;
   /** What-if of a proposed change (P6): the MEC node learns blur-faces' run time alone (not the wait for a worker), so P3's added wait is not counted twice. */
   blurRunOnly?: boolean;
+  /**
+   * What-if of an idea, not in services/ (D4): rank the tiers that pass the deadline check by
+   * predicted latency + `alpha` x the delay this request adds to the ones arriving behind it
+   * (compute x min(in system, capPerWorker x workers) / workers; 0 while a worker is free). The
+   * deadline check and the reported prediction stay the plain ones. 0: off.
+   */
+  congestionAlpha?: number;
+  /** The externality counts at most this many requests in system per worker (Infinity: unbounded). */
+  congestionCapPerWorker?: number;
+  /** Where the congestion cost is added: both decisions, or only the MEC node's (itself or the cloud). */
+  congestionAt?: 'device-and-mec' | 'mec';
 }
 
 /**
@@ -845,7 +856,7 @@ export class OursPolicy implements Policy {
 
   constructor(env: PolicyEnvironment, variant: OursVariant = {}) {
     this.#env = env;
-    this.#variant = { insight: 'heartbeat', deadlineCheck: 'pessimistic', gatedGrowth: true, cloudUnpinned: true, uplinkBacklog: true, blurWait: false, ownWork: false, blurRunOnly: false, ...variant };
+    this.#variant = { insight: 'heartbeat', deadlineCheck: 'pessimistic', gatedGrowth: true, cloudUnpinned: true, uplinkBacklog: true, blurWait: false, ownWork: false, blurRunOnly: false, congestionAlpha: 0, congestionCapPerWorker: 4, congestionAt: 'device-and-mec', ...variant };
     const v = this.#variant;
     const whatIf = [
       v.insight === 'heartbeat' ? '' : v.insight,
@@ -856,6 +867,7 @@ export class OursPolicy implements Policy {
       v.blurWait ? 'blur wait counted on top of the learned blur cost' : '',
       v.ownWork ? 'MEC queue from its work' : '',
       v.blurRunOnly ? 'blur cost without its wait' : '',
+      v.congestionAlpha > 0 ? `congestion cost x${v.congestionAlpha} (cap ${v.congestionCapPerWorker} per worker${v.congestionAt === 'mec' ? ', MEC node only' : ''})` : '',
     ].filter(Boolean);
     this.name = whatIf.length === 0 ? 'ours' : `ours, what-if ${whatIf.join(', ')}`;
     const { topology, workload } = env;
@@ -988,7 +1000,33 @@ export class OursPolicy implements Policy {
     const started = process.hrtime.bigint();
     const decision = decide(placementRequest, views, context);
     this.decideNs.push(Number(process.hrtime.bigint() - started));
-    return decision.feasible ? { tier: decision.tier, prediction: decision.prediction } : { reject: decision.message };
+    if (!decision.feasible) return { reject: decision.message };
+    const congestionHere = this.#variant.congestionAt === 'device-and-mec' || self === 'mec';
+    if (this.#variant.congestionAlpha > 0 && congestionHere && pin === undefined && decision.reason !== 'only-eligible') return this.#leastCongesting(placementRequest, views, context);
+    return { tier: decision.tier, prediction: decision.prediction };
+  }
+
+  /**
+   * The congestion what-if (D4): among the tiers predicted in time (each tier's plain prediction,
+   * by decide() pinned to it), the lowest predicted latency + alpha x its externality.
+   */
+  #leastCongesting(placementRequest: PlacementRequest, views: readonly TierView[], context: PlacementContext): Choice {
+    let best: { tier: Tier; prediction: Prediction; cost: number } | undefined;
+    for (const view of views) {
+      const pinned = decide({ ...placementRequest, pin: view.tier }, views, context);
+      if (!pinned.feasible || pinned.prediction.pessimisticMs > placementRequest.deadlineMs) continue;
+      const cost = pinned.prediction.totalMs + this.#variant.congestionAlpha * this.#externalityMs(view.load, pinned.prediction.computeMs);
+      if (!best || cost < best.cost) best = { tier: view.tier, prediction: pinned.prediction, cost };
+    }
+    // decide() found a tier in time, so one of its pinned runs passes the same check.
+    return { tier: best!.tier, prediction: best!.prediction };
+  }
+
+  /** What one more request on this tier delays the ones arriving behind it, until its queue drains. */
+  #externalityMs(load: TierLoad, computeMs: number): number {
+    const inSystem = currentInSystem(load);
+    if (inSystem < load.workers) return 0;
+    return (computeMs * Math.min(inSystem, this.#variant.congestionCapPerWorker * load.workers)) / load.workers;
   }
 
   choose(request: SimRequest, now: number): Choice {
