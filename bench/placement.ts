@@ -259,11 +259,12 @@ export function printOursDiagnostics(results: readonly ScenarioRuns[]): void {
  * 200 ms instead of 500), each change undone alone, the deadline check relaxed, better
  * information (faster heartbeats, exact waits), or proposed next changes (P5, P6, and D4: rank
  * the tiers in time by predicted latency + alpha x the delay one more request causes those behind
- * it on a queued tier).
+ * it on a queued tier; D5: the same with alpha x compute x rho / (1 - rho) from the shared tier's
+ * utilisation rho, 0 below a threshold).
  */
 const BEFORE_HEARTBEAT_MS = 500;
 const WHAT_IFS: ReadonlyArray<{ label: string; variant: OursVariant; heartbeatMs: number }> = [
-  { label: 'before P1-P4', variant: { gatedGrowth: false, cloudUnpinned: false, uplinkBacklog: false, blurWait: false }, heartbeatMs: BEFORE_HEARTBEAT_MS },
+  { label: 'before P1-P4', variant: { gatedGrowth: false, cloudUnpinned: false, uplinkBacklog: false, blurWait: false, loadAlpha: 0 }, heartbeatMs: BEFORE_HEARTBEAT_MS },
   { label: 'without P1 (growth ungated)', variant: { gatedGrowth: false }, heartbeatMs: HEARTBEAT_MS },
   { label: 'without P2 (cloud choices pinned)', variant: { cloudUnpinned: false }, heartbeatMs: HEARTBEAT_MS },
   { label: 'without P3 (MEC blind to its own uplink backlog)', variant: { uplinkBacklog: false }, heartbeatMs: HEARTBEAT_MS },
@@ -275,9 +276,12 @@ const WHAT_IFS: ReadonlyArray<{ label: string; variant: OursVariant; heartbeatMs
   { label: 'exact waits now', variant: { insight: 'exact-wait' }, heartbeatMs: HEARTBEAT_MS },
   { label: 'P5 MEC queue from its work ahead', variant: { ownWork: true }, heartbeatMs: HEARTBEAT_MS },
   { label: 'P6 blur cost learned without its wait', variant: { blurRunOnly: true }, heartbeatMs: HEARTBEAT_MS },
-  { label: 'D4 congestion cost x0.25, both decisions (not in services/)', variant: { congestionAlpha: 0.25 }, heartbeatMs: HEARTBEAT_MS },
-  { label: 'D4 congestion cost x0.5, both decisions (not in services/)', variant: { congestionAlpha: 0.5 }, heartbeatMs: HEARTBEAT_MS },
-  { label: 'D4 congestion cost x0.25, MEC node only (not in services/)', variant: { congestionAlpha: 0.25, congestionAt: 'mec' }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'D4 congestion cost x0.25 of the queue (not load-scaled), both decisions', variant: { loadAlpha: 0, congestionAlpha: 0.25 }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'D4 the same x0.5', variant: { loadAlpha: 0, congestionAlpha: 0.5 }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'D4 the same x0.25, MEC node only', variant: { loadAlpha: 0, congestionAlpha: 0.25, congestionAt: 'mec' }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'without the load-scaled congestion cost (alpha 0)', variant: { loadAlpha: 0 }, heartbeatMs: HEARTBEAT_MS },
+  { label: 'load-scaled congestion cost at the MEC node only (not the device)', variant: { congestionAt: 'mec' }, heartbeatMs: HEARTBEAT_MS },
+  { label: "load-scaled congestion cost, rho from arrivals x the asking request's compute", variant: { loadFrom: 'asking' }, heartbeatMs: HEARTBEAT_MS },
 ];
 
 /**

@@ -584,6 +584,12 @@ export interface LoadReport {
   arrivalsPerMs: number;
   completionsPerMs: number;
   growthPerMs: number;
+  /**
+   * What-if field, not in tier-status.ts (D5): the estimated compute (ms) of what entered the tier
+   * over the last second (requests and, on the MEC node, blur runs), per ms. Over the workers it
+   * is the tier's utilisation.
+   */
+  workPerMs: number;
 }
 
 /** A request answered on its device: what the device (and the MEC on the way) can observe. */
@@ -624,7 +630,12 @@ export interface PolicyEnvironment {
   waitMs(tier: Tier, source: number, at: number, serviceMs: number): number;
   /** What-if runs only: how long a transfer of `bytes` handed to a link's uplink at `at` waits for the ones ahead. */
   linkWaitMs(link: LinkName, at: number, bytes: number): number;
+  /** The MEC node's own meters now (what its next status would report; the D5 what-if reads them). */
+  ownRates(): Rates;
 }
+
+/** A tier's metered rates, as its status reports them. */
+export type Rates = Pick<LoadReport, 'arrivalsPerMs' | 'workPerMs'>;
 
 const holds = (topology: Topology, tier: Tier, task: PlacementTask): boolean => topology.tiers[tier].models[task] !== undefined;
 
@@ -818,8 +829,25 @@ export interface OursVariant {
   congestionAlpha?: number;
   /** The externality counts at most this many requests in system per worker (Infinity: unbounded). */
   congestionCapPerWorker?: number;
-  /** Where the congestion cost is added: both decisions, or only the MEC node's (itself or the cloud). */
+  /** Where the congestion cost (D4 or D5) is added: both decisions, or only the MEC node's (itself or the cloud). */
   congestionAt?: 'device-and-mec' | 'mec';
+  /**
+   * What-if of an idea, not in services/ (D5): like D4, but the cost scales with how busy the
+   * shared tier is rather than with its queue now: alpha x compute x rho / (1 - rho), capped at
+   * `loadFactorCap` (rho >= 1 too), 0 while rho < `loadThreshold`; the device is not charged.
+   * 0: off. rho per `loadFrom`.
+   */
+  loadAlpha?: number;
+  /**
+   * 'asking': rho = reported arrivals/ms x the asking request's learned compute there / workers
+   * (figures the status carries today). 'arriving': rho = reported work/ms / workers, the mean
+   * compute of what arrives (needs the new work figure in the status).
+   */
+  loadFrom?: 'asking' | 'arriving';
+  /** rho below this costs nothing (default 0.8: steady runs at ~0.5, with a second's noise on top). */
+  loadThreshold?: number;
+  /** The most rho / (1 - rho) counts (default 9, rho = 0.9); an overloaded tier's rho >= 1 counts this. */
+  loadFactorCap?: number;
 }
 
 /**
@@ -856,7 +884,7 @@ export class OursPolicy implements Policy {
 
   constructor(env: PolicyEnvironment, variant: OursVariant = {}) {
     this.#env = env;
-    this.#variant = { insight: 'heartbeat', deadlineCheck: 'pessimistic', gatedGrowth: true, cloudUnpinned: true, uplinkBacklog: true, blurWait: false, ownWork: false, blurRunOnly: false, congestionAlpha: 0, congestionCapPerWorker: 4, congestionAt: 'device-and-mec', ...variant };
+    this.#variant = { insight: 'heartbeat', deadlineCheck: 'pessimistic', gatedGrowth: true, cloudUnpinned: true, uplinkBacklog: true, blurWait: false, ownWork: false, blurRunOnly: false, congestionAlpha: 0, congestionCapPerWorker: 4, congestionAt: 'device-and-mec', loadAlpha: 0.1, loadFrom: 'arriving', loadThreshold: 0.8, loadFactorCap: 9, ...variant };
     const v = this.#variant;
     const whatIf = [
       v.insight === 'heartbeat' ? '' : v.insight,
@@ -868,6 +896,7 @@ export class OursPolicy implements Policy {
       v.ownWork ? 'MEC queue from its work' : '',
       v.blurRunOnly ? 'blur cost without its wait' : '',
       v.congestionAlpha > 0 ? `congestion cost x${v.congestionAlpha} (cap ${v.congestionCapPerWorker} per worker${v.congestionAt === 'mec' ? ', MEC node only' : ''})` : '',
+      v.loadAlpha > 0 ? `load-scaled congestion cost x${v.loadAlpha} (rho from ${v.loadFrom}, over ${v.loadThreshold}, factor cap ${v.loadFactorCap}${v.congestionAt === 'mec' ? ', MEC node only' : ''})` : '',
     ].filter(Boolean);
     this.name = whatIf.length === 0 ? 'ours' : `ours, what-if ${whatIf.join(', ')}`;
     const { topology, workload } = env;
@@ -987,7 +1016,7 @@ export class OursPolicy implements Policy {
     return { inSystem: report.inSystem, workers, ageMs, growthPerMs };
   }
 
-  #decide(request: SimRequest, views: TierView[], self: Tier, deadlineMs: number, pin: Tier | undefined, transformMs: number): Choice {
+  #decide(request: SimRequest, views: TierView[], self: Tier, deadlineMs: number, pin: Tier | undefined, transformMs: number, rates: Partial<Record<Tier, Rates>>): Choice {
     const context: PlacementContext = { egress, self, transformMs: { 'blur-faces': transformMs }, policyVersion: 'bench' };
     const placementRequest = {
       task: request.task,
@@ -1002,24 +1031,41 @@ export class OursPolicy implements Policy {
     this.decideNs.push(Number(process.hrtime.bigint() - started));
     if (!decision.feasible) return { reject: decision.message };
     const congestionHere = this.#variant.congestionAt === 'device-and-mec' || self === 'mec';
-    if (this.#variant.congestionAlpha > 0 && congestionHere && pin === undefined && decision.reason !== 'only-eligible') return this.#leastCongesting(placementRequest, views, context);
+    const priced = this.#variant.congestionAlpha > 0 || this.#variant.loadAlpha > 0;
+    if (priced && congestionHere && pin === undefined && decision.reason !== 'only-eligible') return this.#leastCongesting(placementRequest, views, context, rates);
     return { tier: decision.tier, prediction: decision.prediction };
   }
 
   /**
-   * The congestion what-if (D4): among the tiers predicted in time (each tier's plain prediction,
-   * by decide() pinned to it), the lowest predicted latency + alpha x its externality.
+   * The congestion what-ifs (D4, D5): among the tiers predicted in time (each tier's plain
+   * prediction, by decide() pinned to it), the lowest predicted latency + its congestion cost.
    */
-  #leastCongesting(placementRequest: PlacementRequest, views: readonly TierView[], context: PlacementContext): Choice {
+  #leastCongesting(placementRequest: PlacementRequest, views: readonly TierView[], context: PlacementContext, rates: Partial<Record<Tier, Rates>>): Choice {
     let best: { tier: Tier; prediction: Prediction; cost: number } | undefined;
     for (const view of views) {
       const pinned = decide({ ...placementRequest, pin: view.tier }, views, context);
       if (!pinned.feasible || pinned.prediction.pessimisticMs > placementRequest.deadlineMs) continue;
-      const cost = pinned.prediction.totalMs + this.#variant.congestionAlpha * this.#externalityMs(view.load, pinned.prediction.computeMs);
+      const computeMs = pinned.prediction.computeMs;
+      const queued = this.#variant.congestionAlpha * this.#externalityMs(view.load, computeMs);
+      const rated = rates[view.tier];
+      const loaded = rated === undefined ? 0 : this.#variant.loadAlpha * computeMs * this.#loadFactor(this.#utilisation(rated, computeMs, view.load.workers));
+      const cost = pinned.prediction.totalMs + queued + loaded;
       if (!best || cost < best.cost) best = { tier: view.tier, prediction: pinned.prediction, cost };
     }
     // decide() found a tier in time, so one of its pinned runs passes the same check.
     return { tier: best!.tier, prediction: best!.prediction };
+  }
+
+  /** D5: a shared tier's utilisation per worker, from its reported rates (see `loadFrom`). */
+  #utilisation(rates: Rates, computeMs: number, workers: number): number {
+    const busyPerMs = this.#variant.loadFrom === 'asking' ? rates.arrivalsPerMs * computeMs : rates.workPerMs;
+    return busyPerMs / Math.max(1, workers);
+  }
+
+  /** D5: rho / (1 - rho), what one more request costs those behind it in an M/M/1-like queue, in units of its compute; 0 below the threshold. */
+  #loadFactor(rho: number): number {
+    if (rho < this.#variant.loadThreshold) return 0;
+    return rho >= 1 ? this.#variant.loadFactorCap : Math.min(rho / (1 - rho), this.#variant.loadFactorCap);
   }
 
   /** What one more request on this tier delays the ones arriving behind it, until its queue drains. */
@@ -1057,7 +1103,9 @@ export class OursPolicy implements Policy {
       },
     ];
     for (const view of views) this.#exactWait(request, view, now, 'device');
-    const choice = this.#decide(request, views, 'device', DEADLINE_MS[request.task], undefined, heard?.blurMs ?? this.#learnedBlurMs());
+    // D5: the shared tiers' rates as their statuses report them (the cloud's relayed by the MEC node).
+    const rates: Partial<Record<Tier, Rates>> = { ...(heard ? { mec: heard.report } : {}), ...(cloudStatus ? { cloud: cloudStatus.report } : {}) };
+    const choice = this.#decide(request, views, 'device', DEADLINE_MS[request.task], undefined, heard?.blurMs ?? this.#learnedBlurMs(), rates);
     if ('reject' in choice || choice.tier === 'device') return choice;
     const pin = choice.tier === 'cloud' && !this.#variant.cloudUnpinned ? choice.tier : undefined;
     return { ...choice, viaMec: pin === undefined ? {} : { pin } };
@@ -1094,7 +1142,9 @@ export class OursPolicy implements Policy {
       },
     ];
     for (const view of views) this.#exactWait(request, view, now, 'mec');
-    return this.#decide(request, views, 'mec', deadlineMs, pin, blurMs);
+    // D5: its own meters now, the cloud's rates as its status reported them.
+    const rates: Partial<Record<Tier, Rates>> = { mec: this.#env.ownRates(), ...(cloud ? { cloud: cloud.report } : {}) };
+    return this.#decide(request, views, 'mec', deadlineMs, pin, blurMs, rates);
   }
 
   /**
@@ -1214,14 +1264,21 @@ export interface RunOptions {
 export class GrowthMeter {
   readonly #arrivals: RateMeter;
   readonly #completions: RateMeter;
+  readonly #work: RateMeter;
 
   constructor(clock: () => number) {
     this.#arrivals = new RateMeter(clock);
     this.#completions = new RateMeter(clock);
+    this.#work = new RateMeter(clock);
   }
 
   arrived(): void {
     this.#arrivals.record();
+  }
+
+  /** Work entered the tier: a request's or a blur run's estimated compute (the D5 what-if's figure). */
+  worked(estimateMs: number): void {
+    this.#work.record(estimateMs);
   }
 
   completed(): void {
@@ -1229,13 +1286,13 @@ export class GrowthMeter {
   }
 
   /** Per ms, rounded as the status rounds its per-second figures; growth only when beyond twice the noise of a difference of Poisson counts. */
-  report(): Pick<LoadReport, 'arrivalsPerMs' | 'completionsPerMs' | 'growthPerMs'> {
+  report(): Pick<LoadReport, 'arrivalsPerMs' | 'completionsPerMs' | 'growthPerMs' | 'workPerMs'> {
     const arrivals = this.#arrivals.perMs() * 1000;
     const completions = this.#completions.perMs() * 1000;
     const difference = arrivals - completions;
     const significant = Math.abs(difference) > 2 * Math.sqrt(arrivals + completions);
     const perMs = (perSecond: number): number => Math.round(perSecond * 100) / 100 / 1000;
-    return { arrivalsPerMs: perMs(arrivals), completionsPerMs: perMs(completions), growthPerMs: significant ? perMs(difference) : 0 };
+    return { arrivalsPerMs: perMs(arrivals), completionsPerMs: perMs(completions), growthPerMs: significant ? perMs(difference) : 0, workPerMs: perMs(this.#work.perMs() * 1000) };
   }
 }
 
@@ -1264,6 +1321,7 @@ export function simulate(
     estimatedWorkMs: (tier, source) => estimatedWork.get(World.instance(tier, source)) ?? 0,
     waitMs: (tier, source, at, serviceMs) => world.waitMs(tier, source, at, serviceMs),
     linkWaitMs: (link, at, bytes) => world.linkWaitMs(link, at, bytes),
+    ownRates: () => growth.mec.report(),
   };
   const policy = typeof policyOf === 'string' ? createPolicy(policyOf, env) : policyOf(env);
   const events = new EventQueue<SimEvent>();
@@ -1409,6 +1467,7 @@ export function simulate(
         world.inSystem.set(event.instance, (world.inSystem.get(event.instance) ?? 0) + 1);
         estimatedWork.set(event.instance, (estimatedWork.get(event.instance) ?? 0) + event.estimateMs);
         if (event.placed) growth[event.placed].arrived();
+        if (event.instance === 'mec' || event.instance === 'cloud') growth[event.instance].worked(event.estimateMs);
         break;
       case 'leave':
         world.inSystem.set(event.instance, (world.inSystem.get(event.instance) ?? 0) - 1);

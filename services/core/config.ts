@@ -170,6 +170,16 @@ export const ConfigSchema = Type.Object({
         asr: Type.Array(Type.String()),
       }),
     ),
+    /**
+     * The cost of congestion in placement (services/scheduler/decide.ts): candidates on a tier at
+     * least `threshold` busy are ranked by predicted latency + alpha x compute x rho/(1-rho), capped
+     * at factorCap. Priced in bench:placement (what-if rows); alpha 0 turns it off.
+     */
+    congestion: Type.Object({
+      alpha: Type.Number({ minimum: 0, maximum: 10, default: 0.1 }),
+      threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
+      factorCap: Type.Number({ minimum: 0, maximum: 1000, default: 9 }),
+    }),
     /** Append-only, hash-chained audit log of placement decisions (JSON Lines); unset: none written. */
     auditLog: Type.Optional(Type.String({ minLength: 1 })),
   }),
@@ -199,6 +209,7 @@ function withSections(input: ConfigInput): Record<string, unknown> {
   const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
   for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'speech', 'models', 'placement', 'log'] as const) copy[key] ??= {};
   (copy.placement as Record<string, unknown>).cloudLinkPrior ??= {};
+  (copy.placement as Record<string, unknown>).congestion ??= {};
   (copy.runtime as Record<string, unknown>).batching ??= {};
   (copy.streams as Record<string, unknown>).mqtt ??= {};
   (copy.speech as Record<string, unknown>).stream ??= {};

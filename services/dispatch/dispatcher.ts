@@ -17,9 +17,9 @@ import { EdgeError, toEdgeError } from '../core/errors.ts';
 import type { PlacementEvent } from '../core/events.ts';
 import type { AuditEntry } from '../audit/audit-log.ts';
 import { ComputeEstimator, TransformCosts } from '../scheduler/estimators.ts';
-import { decide, type Alternative, type EgressAnswer, type Placement, type PlacementContext } from '../scheduler/decide.ts';
+import { decide, type Alternative, type CongestionCost, type EgressAnswer, type Placement, type PlacementContext } from '../scheduler/decide.ts';
 import { isHardExample, planEscalation } from '../scheduler/hard-example.ts';
-import type { TierView, VariantView } from '../scheduler/predict.ts';
+import type { TierLoad, TierView, VariantView } from '../scheduler/predict.ts';
 import { egressRule } from '../scheduler/egress.ts';
 import { policyVersion, resolveDataClass, type PlacementPolicy } from '../scheduler/policy.ts';
 import type { DataClass, PlacementTask, Tier, Transform } from '../scheduler/types.ts';
@@ -83,6 +83,8 @@ export interface DispatcherOptions {
   onDecision?: (event: DecisionEvent) => void;
   /** The deadline of a request when neither the caller nor the policy gives one. */
   fallbackDeadlineMs: number;
+  /** The congestion cost in ranking candidates (config placement.congestion). */
+  congestion?: CongestionCost;
 }
 
 /** Who answered, with what, and (for a local answer) how sure it was. */
@@ -113,6 +115,8 @@ export class Dispatcher {
   /** When this node's uploads to the cloud queued so far will have left (the link as a FIFO). */
   #uplinkBusyUntil = 0;
   readonly #completions = new RateMeter();
+  /** Estimated compute (ms) of the work placed here: what the node's utilisation is reported from. */
+  readonly #work = new RateMeter();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -122,9 +126,9 @@ export class Dispatcher {
   }
 
   /** Requests in this node now: the task gate's, or those decided here and not yet in it, whichever is more. */
-  #load(): { inSystem: number; workers: number } {
+  #load(): TierLoad {
     const load = this.#options.load();
-    return { inSystem: Math.max(load.inSystem, this.#placedHere), workers: load.workers };
+    return { inSystem: Math.max(load.inSystem, this.#placedHere), workers: load.workers, workPerMs: this.#work.perMs() };
   }
 
   /**
@@ -132,13 +136,13 @@ export class Dispatcher {
    * Poisson noise (twice the standard deviation of a difference of counts): at light load the
    * difference is mostly noise, and extrapolating noise would only bias others' queue figures up.
    */
-  #growth(): { arrivals_per_s: number; completions_per_s: number; growth_per_s: number } {
+  #growth(): { arrivals_per_s: number; completions_per_s: number; growth_per_s: number; work_ms_per_s: number } {
     const arrivals = this.#arrivals.perMs() * 1000;
     const completions = this.#completions.perMs() * 1000;
     const difference = arrivals - completions;
     const significant = Math.abs(difference) > 2 * Math.sqrt(arrivals + completions);
     const round = (value: number) => Math.round(value * 100) / 100;
-    return { arrivals_per_s: round(arrivals), completions_per_s: round(completions), growth_per_s: significant ? round(difference) : 0 };
+    return { arrivals_per_s: round(arrivals), completions_per_s: round(completions), growth_per_s: significant ? round(difference) : 0, work_ms_per_s: round(this.#work.perMs() * 1000) };
   }
 
   /** This node as other tiers see it on the heartbeat. */
@@ -200,6 +204,7 @@ export class Dispatcher {
     if (counted) {
       this.#placedHere += 1;
       this.#arrivals.record();
+      this.#work.record(decision.prediction.computeMs);
     }
     const release = () => {
       if (counted) {
@@ -325,6 +330,8 @@ export class Dispatcher {
     const started = performance.now();
     const transformed = await this.#options.transforms.apply(rule.transforms, input.bytes, payloadKind(input.task), { timeoutMs, ...(signal ? { signal } : {}) });
     this.#transformCosts.observe(rule.transforms, transformed.ms);
+    // Blurring faces runs a model on this node's workers: it is work here like any request.
+    if (transformed.applied.includes('blur-faces')) this.#work.record(transformed.ms);
     const left = timeoutMs - (performance.now() - started);
     if (left <= 0) throw new EdgeError('EDGE_ERR_DEADLINE_EXCEEDED', 'the deadline passed while preparing the data for the cloud');
     const now = performance.now();
@@ -361,6 +368,7 @@ export class Dispatcher {
       // Learned end to end (asking to done), so the cost includes waiting for a worker here.
       transformMs: this.#transformCosts.snapshot(),
       policyVersion: version,
+      ...(this.#options.congestion ? { congestion: this.#options.congestion } : {}),
     };
   }
 
@@ -407,6 +415,7 @@ export class Dispatcher {
           workers: status?.load.workers ?? 1,
           ageMs: cloud.monitor.statusAgeMs(),
           growthPerMs: (status?.load.growth_per_s ?? 0) / 1000,
+          ...(status?.load.work_ms_per_s === undefined ? {} : { workPerMs: status.load.work_ms_per_s / 1000 }),
         },
         variants: pick((status?.serves[input.task] ?? []).map(toVariantView)),
       });

@@ -47,6 +47,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     load: () => ({ inSystem: deps.admission.inside + deps.admission.waiting, workers: config.runtime.workers }),
     transforms: createPrivacyTransforms({ vision: deps.vision, limits: { maxPixels: config.images.maxPixels, formats: config.images.formats } }),
     fallbackDeadlineMs: config.server.defaultInferTimeoutMs,
+    congestion: config.placement.congestion,
     ...(deps.cloud ? { cloud: deps.cloud } : {}),
     ...(deps.audit ? { audit: deps.audit } : {}),
     ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),

@@ -5,7 +5,7 @@
  * lost, so each decision explains itself. When no tier qualifies the answer is an explicit,
  * immediate rejection (with the same list), not a request left to time out.
  */
-import { predict, type Prediction, type TierView, type VariantView } from './predict.ts';
+import { predict, utilisation, type Prediction, type TierView, type VariantView } from './predict.ts';
 import type { DataClass, PlacementTask, Tier, Transform } from './types.ts';
 
 export type EgressAnswer = { allowed: true; transforms: Transform[] } | { allowed: false; reason: string };
@@ -33,6 +33,29 @@ export interface PlacementContext {
   /** Estimated ms of each transform, done by the deciding tier before sending. */
   transformMs: Partial<Record<Transform, number>>;
   policyVersion: string;
+  /**
+   * The cost of congestion: a request placed on a busy tier delays those that come after it, which
+   * its own predicted latency does not count. Candidates are ranked by predicted latency + alpha x
+   * compute x rho/(1-rho) (capped at factorCap) when the tier's utilisation rho is at least
+   * threshold; 0 below, so a lightly loaded tier is never charged. Deadlines are checked, and
+   * predictions reported, without it. Absent or alpha 0: off.
+   */
+  congestion?: CongestionCost;
+}
+
+export interface CongestionCost {
+  alpha: number;
+  threshold: number;
+  factorCap: number;
+}
+
+/** The congestion term of one candidate (see PlacementContext.congestion). */
+export function congestionMs(view: TierView, variant: VariantView, cost: CongestionCost | undefined): number {
+  if (!cost || cost.alpha <= 0) return 0;
+  const rho = utilisation(view.load);
+  if (rho === undefined || rho < cost.threshold) return 0;
+  const factor = rho >= 1 ? cost.factorCap : Math.min(rho / (1 - rho), cost.factorCap);
+  return cost.alpha * variant.computeMs * factor;
 }
 
 /** best-effort: no tier was predicted to meet the (policy's, soft) deadline; the fastest serves. */
@@ -72,6 +95,8 @@ interface Scored {
   view: TierView;
   variant: VariantView;
   prediction: Prediction;
+  /** The ranking figure: predicted latency + the congestion term. */
+  costMs: number;
   transforms: Transform[];
   /** What it would take with empty queues everywhere: tells a spill-over from a plain choice. */
   unloadedMs: number;
@@ -118,7 +143,8 @@ export function decide(request: PlacementRequest, views: readonly TierView[], co
     const transformMs = egress.transforms.reduce((sum, transform) => sum + (context.transformMs[transform] ?? 0), 0);
     const prediction = predict(view, variant, up, down, transformMs);
     const unloaded = predict({ ...view, load: { inSystem: 0, workers: view.load.workers } }, variant, up, down, transformMs);
-    eligible.push({ view, variant, prediction, transforms: egress.transforms, unloadedMs: unloaded.totalMs });
+    const costMs = prediction.totalMs + congestionMs(view, variant, context.congestion);
+    eligible.push({ view, variant, prediction, costMs, transforms: egress.transforms, unloadedMs: unloaded.totalMs });
   }
 
   if (request.pin !== undefined) {
@@ -167,10 +193,16 @@ export function decide(request: PlacementRequest, views: readonly TierView[], co
     };
   }
 
-  inTime.sort((a, b) => a.prediction.totalMs - b.prediction.totalMs || b.variant.accuracy - a.variant.accuracy);
+  inTime.sort((a, b) => a.costMs - b.costMs || b.variant.accuracy - a.variant.accuracy);
   const [chosen, ...slower] = inTime as [Scored, ...Scored[]];
   for (const other of slower) {
-    alternatives.push({ tier: other.view.tier, model: other.variant.model, predicted_ms: round(other.prediction.totalMs), rejected_because: `slower: predicted ${round(other.prediction.totalMs)} ms` });
+    const congestion = other.costMs - other.prediction.totalMs;
+    alternatives.push({
+      tier: other.view.tier,
+      model: other.variant.model,
+      predicted_ms: round(other.prediction.totalMs),
+      rejected_because: congestion > 0 ? `slower: predicted ${round(other.prediction.totalMs)} ms + congestion ${round(congestion)} ms` : `slower: predicted ${round(other.prediction.totalMs)} ms`,
+    });
   }
   // Spill-over: a tier that would have won with empty queues lost because of its queue.
   const fastestUnloaded = eligible.reduce((best, scored) => (scored.unloadedMs < best.unloadedMs ? scored : best), chosen);

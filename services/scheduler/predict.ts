@@ -50,6 +50,13 @@ export interface TierLoad {
   ageMs?: number;
   /** Arrivals minus completions per ms, as the tier last measured them. */
   growthPerMs?: number;
+  /** Estimated compute (ms) of the work placed on the tier per ms, over the last second; unknown: absent. */
+  workPerMs?: number;
+}
+
+/** How busy the tier is: work arriving per ms over its workers (1 = saturated); undefined when not reported. */
+export function utilisation(load: TierLoad): number | undefined {
+  return load.workPerMs === undefined ? undefined : load.workPerMs / Math.max(1, load.workers);
 }
 
 /** The requests in the tier now, extrapolated from its last report. */

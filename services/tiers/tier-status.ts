@@ -26,6 +26,8 @@ export interface TierStatus {
     completions_per_s?: number;
     /** Arrivals minus completions per second when more than noise (else 0): how fast its queue grows. */
     growth_per_s?: number;
+    /** Estimated compute (ms) of the work placed there per second; over workers, its utilisation. */
+    work_ms_per_s?: number;
   };
   serves: Partial<Record<PlacementTask, ServedVariant[]>>;
   /** Learned cost of each privacy transform on this node, ms. */

@@ -266,6 +266,46 @@ describe('placement simulation', () => {
     expect(congestion.every((outcome) => outcome.metDeadline)).toBe(true);
   });
 
+  it('a status reports the estimated work that entered over the last second, per ms', () => {
+    let now = 0;
+    const meter = new GrowthMeter(() => now);
+    // 20 requests of 30 ms and 10 of 100 ms in a second: 1600 ms of work per s. Read at 2099, the
+    // meter's window (nine whole 100-ms buckets and the current one) spans 1100..2099.
+    for (let index = 0; index < 30; index += 1) {
+      now = 1100 + index * 30;
+      meter.arrived();
+      meter.worked(index < 20 ? 30 : 100);
+    }
+    now = 2099;
+    expect(meter.report().workPerMs).toBeCloseTo(1.6, 2);
+    expect(meter.report().arrivalsPerMs * 1000).toBeCloseTo(30, 0);
+  });
+
+  it('the load-scaled congestion what-if leaves a lightly loaded MEC node alone and moves work off a busy one', () => {
+    // ASR at 100 ms on a MEC worker, 80 on the cloud but 250 kB up (40 ms on the mec-cloud link):
+    // ~125 ms predicted via the MEC node against ~160 via the cloud, and one every 60 ms never
+    // queues on its two workers, so plain ours keeps them all. At 2 per s the MEC node's rho is
+    // 0.1 (no cost); at 16.7 per s it is 0.83 (over the 0.6 threshold set here), a cost of
+    // 0.5 x 100 ms x 0.83/0.17 = 245 ms that tips the next ones to the cloud once its arrival
+    // meter has seen enough of them (and back while the cloud takes them and its rho drops).
+    const longAsr: Workload = { ...workload, inputs: { ...workload.inputs, asr: [{ bytes: 250_000, answerBytes: 400 }] }, serviceMs: { ...workload.serviceMs, asr: [[100]] } };
+    const asr = (index: number, at: number): SimRequest => ({ ...request(index, at, 'asr', 'public', index % 10), bytesUp: 250_000, serviceMs: { mec: 100, cloud: 80 } });
+    const light = Array.from({ length: 5 }, (_, index) => asr(index, 2000 + index * 500));
+    const busy = Array.from({ length: 40 }, (_, index) => asr(5 + index, 4500 + index * 60));
+    const stream = streamOf([...light, ...busy]);
+    const plain = simulate(longAsr, scenarioNamed('steady'), stream, 'ours').outcomes;
+    const asking = simulate(longAsr, scenarioNamed('steady'), stream, (env) => new OursPolicy(env, { loadAlpha: 0.5, loadFrom: 'asking', loadThreshold: 0.6, congestionAt: 'mec' })).outcomes;
+    const arriving = simulate(longAsr, scenarioNamed('steady'), stream, (env) => new OursPolicy(env, { loadAlpha: 0.5, loadFrom: 'arriving', loadThreshold: 0.6, congestionAt: 'mec' })).outcomes;
+    const tiers = (outcomes: typeof plain) => outcomes.map((outcome) => outcome.mecTier);
+    expect(tiers(plain).every((tier) => tier === 'mec')).toBe(true);
+    // The light phase and the burst's first half second: the meter has not seen the load yet.
+    expect(tiers(asking).slice(0, 12).every((tier) => tier === 'mec')).toBe(true);
+    expect(tiers(asking).filter((tier) => tier === 'cloud').length).toBeGreaterThanOrEqual(8);
+    expect(asking.every((outcome) => outcome.metDeadline)).toBe(true);
+    // One task only: the mean compute of what arrives is the asking request's, the same rho.
+    expect(tiers(arriving)).toEqual(tiers(asking));
+  });
+
   it('the same seed gives the same run', () => {
     const scenario = scenarioNamed('steady', 500);
     const once = simulate(workload, scenario, generateRequests(workload, TOPOLOGY, scenario, 9), 'ours').outcomes.map((outcome) => outcome.latencyMs);

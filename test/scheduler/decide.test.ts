@@ -123,6 +123,22 @@ describe('decide', () => {
     expect(decision).toMatchObject({ feasible: true, tier: 'cloud', reason: 'only-eligible' });
   });
 
+  it('congestion: a busy tier (utilisation >= threshold) is charged alpha x compute x rho/(1-rho) in the ranking only', () => {
+    const congested: PlacementContext = { ...context, congestion: { alpha: 1, threshold: 0.8, factorCap: 9 } };
+    // MEC: 30 ms predicted, 90% busy -> charged 1 x 30 x 9 = 270 ms; the cloud (77.32 ms, idle) wins.
+    const busy = { ...mec(), load: { inSystem: 0, workers: 2, workPerMs: 1.8 } };
+    const decision = decide(request, [busy, { ...cloud(), load: { inSystem: 0, workers: 8, workPerMs: 0.8 } }], congested);
+    expect(decision).toMatchObject({ feasible: true, tier: 'cloud', predicted_ms: 77.32 });
+    if (!decision.feasible) return;
+    expect(decision.alternatives).toEqual([{ tier: 'mec', model: 'nanodet', predicted_ms: 30, rejected_because: 'slower: predicted 30 ms + congestion 270 ms' }]);
+    // At 50% nothing is charged; without a reported utilisation nothing either; alpha 0 is off.
+    expect(decide(request, [{ ...busy, load: { ...busy.load, workPerMs: 1.0 } }, cloud()], congested)).toMatchObject({ tier: 'mec' });
+    expect(decide(request, [mec(), cloud()], congested)).toMatchObject({ tier: 'mec' });
+    expect(decide(request, [busy, cloud()], { ...congested, congestion: { alpha: 0, threshold: 0.8, factorCap: 9 } })).toMatchObject({ tier: 'mec' });
+    // The deadline is checked on the plain prediction: a charged tier that is the only one in time still wins.
+    expect(decide({ ...request, deadlineMs: 60 }, [busy, cloud()], congested)).toMatchObject({ tier: 'mec' });
+  });
+
   it('decides in well under 0.2 ms', () => {
     const views = [mec(3), cloud(true, 5)];
     for (let i = 0; i < 2000; i += 1) decide(request, views, context);

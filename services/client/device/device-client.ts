@@ -418,7 +418,7 @@ export class DeviceClient {
     };
     // Transforms not yet done on the device (faces, done by the MEC node before the cloud) cost what the MEC node reports.
     const transformMs = { ...(this.#parts.mec.monitor.status?.transform_ms ?? {}), ...this.#transformCosts.snapshot() };
-    return { self: 'device', egress, transformMs, policyVersion: version };
+    return { self: 'device', egress, transformMs, policyVersion: version, congestion: this.#parts.config.placement.congestion };
   }
 
   #views(task: PlacementTask, ownModels: string[]): TierView[] {
@@ -443,7 +443,13 @@ export class DeviceClient {
         reachable: mecReachable,
         ...(mecDown === undefined ? {} : { unreachableBecause: mecDown }),
         path: [mecLink],
-        load: { inSystem: status?.load.in_system ?? 0, workers: status?.load.workers ?? 1, ageMs: monitor.statusAgeMs(), growthPerMs: (status?.load.growth_per_s ?? 0) / 1000 },
+        load: {
+          inSystem: status?.load.in_system ?? 0,
+          workers: status?.load.workers ?? 1,
+          ageMs: monitor.statusAgeMs(),
+          growthPerMs: (status?.load.growth_per_s ?? 0) / 1000,
+          ...(status?.load.work_ms_per_s === undefined ? {} : { workPerMs: status.load.work_ms_per_s / 1000 }),
+        },
         variants: (status?.serves[task] ?? []).map(toVariantView),
       },
       {
@@ -456,6 +462,7 @@ export class DeviceClient {
           workers: cloud?.status?.load.workers ?? 1,
           ageMs: monitor.statusAgeMs() + (cloud?.status_age_ms ?? 0),
           growthPerMs: (cloud?.status?.load.growth_per_s ?? 0) / 1000,
+          ...(cloud?.status?.load.work_ms_per_s === undefined ? {} : { workPerMs: cloud.status.load.work_ms_per_s / 1000 }),
         },
         variants: (cloud?.status?.serves[task] ?? []).map(toVariantView),
       },
