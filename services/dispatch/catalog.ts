@@ -69,3 +69,6 @@ export function answerBytesFor(task: PlacementTask): number {
   const sizes = Object.values(VARIANTS).filter((info) => info.task === task).map((info) => info.answerBytes);
   return sizes.length > 0 ? Math.max(...sizes) : 2_000;
 }
+
+/** Transform cost guesses until a real run replaces them (face finding on a photo, bench:placement). */
+export const TRANSFORM_PRIOR_MS: Readonly<Record<string, number>> = Object.freeze({ 'strip-metadata': 1, 'blur-faces': 40 });

@@ -29,7 +29,7 @@ import { toVariantView, type ServedVariant, type TierStatus } from '../tiers/tie
 import { isTierFailure } from '../tiers/tier-failure.ts';
 import { RateMeter } from './rate-meter.ts';
 import { planRequest } from './placement-request.ts';
-import { COMPUTE_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
+import { COMPUTE_PRIOR_MS, TRANSFORM_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
 import type { LocalTasks } from './local-tasks.ts';
 import type { RequestMeta } from './request-meta.ts';
 import { contentTypeFor, payloadKind, routeFor, type TaskInput } from './task-input.ts';
@@ -103,7 +103,7 @@ const round = (ms: number): number => Math.round(ms * 100) / 100;
 export class Dispatcher {
   readonly compute = new ComputeEstimator();
   readonly #options: DispatcherOptions;
-  readonly #transformCosts = new TransformCosts();
+  readonly #transformCosts = new TransformCosts(TRANSFORM_PRIOR_MS);
   /**
    * Requests decided for this node and not finished. Counted from the decision on, so a burst's
    * later requests see the earlier ones before those reach the task gate (decode, audit and

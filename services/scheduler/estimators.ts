@@ -139,6 +139,11 @@ export class ComputeEstimator {
 export class TransformCosts {
   readonly #ms = new Map<string, number>();
 
+  /** Starting figures (ms) until real runs replace them: unknown would count as free. */
+  constructor(priors: Readonly<Record<string, number>> = {}) {
+    for (const [transform, ms] of Object.entries(priors)) this.#ms.set(transform, ms);
+  }
+
   /** `ms` spent on `transforms` together, shared among them equally. */
   observe(transforms: readonly string[], ms: number): void {
     if (transforms.length === 0) return;

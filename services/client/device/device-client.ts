@@ -19,7 +19,7 @@
 import { loadConfig, type Config } from '../../core/config.ts';
 import type { ModelRepository } from '../../core/contracts.ts';
 import { EdgeError, toEdgeError } from '../../core/errors.ts';
-import { COMPUTE_PRIOR_MS, VARIANTS } from '../../dispatch/catalog.ts';
+import { COMPUTE_PRIOR_MS, TRANSFORM_PRIOR_MS, VARIANTS } from '../../dispatch/catalog.ts';
 import { planRequest } from '../../dispatch/placement-request.ts';
 import type { PlacementReport } from '../../dispatch/dispatcher.ts';
 import { createLocalTasks, type LocalTasks } from '../../dispatch/local-tasks.ts';
@@ -133,7 +133,7 @@ export class DeviceClient {
   /** Compute times of the device's own runs, on this machine (the slowdown is applied when read). */
   readonly compute = new ComputeEstimator();
   readonly #parts: DeviceParts;
-  readonly #transformCosts = new TransformCosts();
+  readonly #transformCosts = new TransformCosts(TRANSFORM_PRIOR_MS);
   readonly #inFlight = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
