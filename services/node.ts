@@ -8,9 +8,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './core/config.ts';
-import { EdgeError } from './core/errors.ts';
 import { createRuntime } from './runtime/index.ts';
-import { createRepository } from './registry/index.ts';
+import { assertModelsInRepository, createRepository } from './registry/index.ts';
 import { admissionGateFor } from './tasks/admission.ts';
 import { createVisionTasks } from './tasks/vision/index.ts';
 import { createInspectionTasks } from './tasks/inspection/index.ts';
@@ -22,8 +21,7 @@ import { build } from './http/app.ts';
 import { createDispatcher } from './dispatch/index.ts';
 import { loadPolicyFile } from './scheduler/policy-file.ts';
 import { AuditLog } from './audit/audit-log.ts';
-import { TierClient } from './tiers/tier-client.ts';
-import { PeerMonitor } from './tiers/peer-monitor.ts';
+import { connectPeer, type Peer } from './tiers/peer.ts';
 
 export interface RunningNode {
   /** http://host:port the node listens on (the real port when 0 was asked). */
@@ -45,20 +43,12 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   let hub: CameraHub | undefined;
   let bridge: MqttCameraBridge | undefined;
   let audit: AuditLog | undefined;
-  let cloud: { client: TierClient; monitor: PeerMonitor } | undefined;
+  let cloud: Peer | undefined;
   try {
     // The policy is checked before anything heavy starts: a bad file stops the node at once.
     const policy = await loadPolicyFile(config.placement.policyFile);
     repository = await createRepository({ config, runtime });
-    // A name that is not in the repository at all is an operator's typo: refuse to start. A model
-    // that is there but fails to load leaves the node up and not ready (/v2/health/ready 503).
-    const onDisk = new Set(repository.index().map((entry) => entry.name));
-    const missing = config.models.load.filter((name) => !onDisk.has(name));
-    if (missing.length > 0) {
-      throw new EdgeError('EDGE_ERR_MODEL_NOT_FOUND', `models not in the repository ${config.models.repository}: ${missing.join(', ')}`, {
-        details: { missing, available: [...onDisk] },
-      });
-    }
+    assertModelsInRepository(repository, config.models.load, config.models.repository);
     const admission = admissionGateFor(config);
     const vision = createVisionTasks({ repository, config, admission });
     const inspection = createInspectionTasks({ repository, config, admission });
@@ -74,16 +64,8 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     if (config.placement.auditLog !== undefined) audit = await AuditLog.open(config.placement.auditLog);
     const { cloudUrl } = config.placement;
     if (cloudUrl !== undefined && config.placement.tier === 'mec') {
-      const client = new TierClient('cloud', cloudUrl);
-      const monitor = new PeerMonitor({
-        client,
-        intervalMs: config.placement.heartbeatMs,
-        timeoutMs: config.placement.heartbeatTimeoutMs,
-        missesToUnreachable: config.placement.unreachableAfterMisses,
-        prior: config.placement.cloudLinkPrior,
-      });
-      cloud = { client, monitor };
-      monitor.start();
+      cloud = connectPeer('cloud', cloudUrl, config.placement, config.placement.cloudLinkPrior);
+      cloud.monitor.start();
     }
     const dispatch = createDispatcher({
       config,

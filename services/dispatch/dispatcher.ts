@@ -190,7 +190,6 @@ export class Dispatcher {
       const relaxed = decide({ ...request, deadlineMs: Number.POSITIVE_INFINITY }, views, context);
       if (relaxed.feasible) decision = { ...relaxed, reason: 'best-effort' };
     }
-    const payloadSha256 = createHash('sha256').update(input.bytes).digest('hex');
     if (!decision.feasible) {
       const code = decision.why === 'privacy' ? 'EDGE_ERR_PRIVACY_DENIED' : 'EDGE_ERR_PLACEMENT_INFEASIBLE';
       this.#report({ task: input.task, dataClass, tier: 'none', reason: decision.why, escalated: false, hardExample: false, rejected: code, jointInference });
@@ -214,7 +213,7 @@ export class Dispatcher {
       counted = false;
     };
     try {
-      await this.#audit(meta, dataClass, decision.tier, input.task, decision.model, decision.reason, version, payloadSha256);
+      await this.#audit(meta, dataClass, decision, input, version);
     } catch (error) {
       release();
       throw error;
@@ -423,9 +422,14 @@ export class Dispatcher {
     return views;
   }
 
-  async #audit(meta: RequestMeta, dataClass: DataClass, tier: Tier, task: PlacementTask, model: string, reason: string, version: string, payloadSha256: string): Promise<void> {
-    await this.#options.audit?.append({ tenant: meta.tenant, dataClass, tier, task, model, reason, policyVersion: version, payloadSha256 });
+  /** One record per decision; the payload is hashed only when there is a log to write it to. */
+  async #audit(meta: RequestMeta, dataClass: DataClass, decision: Placement, input: TaskInput, version: string): Promise<void> {
+    const audit = this.#options.audit;
+    if (!audit) return;
+    const payloadSha256 = createHash('sha256').update(input.bytes).digest('hex');
+    await audit.append({ tenant: meta.tenant, dataClass, tier: decision.tier, task: input.task, model: decision.model, reason: decision.reason, policyVersion: version, payloadSha256 });
   }
+
 
   #report(event: DecisionEvent): void {
     this.#options.onDecision?.(event);

@@ -7,6 +7,7 @@ import type { ModelRuntime } from '../core/contracts.ts';
 import { ModelRegistry } from './model-registry.ts';
 
 export { ModelRegistry, type ModelRegistryOptions } from './model-registry.ts';
+export { assertModelsInRepository } from './assert-on-disk.ts';
 export { assertModelName, assertModelVersion, isValidModelName, isValidModelVersion } from './model-name.ts';
 
 export interface CreateRepositoryOptions {

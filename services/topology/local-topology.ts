@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
 import { startLinkControl, type LinkControl } from '../links/link-control.ts';
 import { LinkSet } from '../links/link-set.ts';
-import { DEFAULT_LINKS, type LinkSettings } from '../links/link-settings.ts';
+import { DEFAULT_LINKS, type LinkName, type LinkSettings } from '../links/link-settings.ts';
 
 export interface TopologyOptions {
   host?: string;
@@ -115,6 +115,9 @@ export async function startLocalTopology(options: TopologyOptions = {}): Promise
   ];
   const audit = (tier: string) => (options.auditDir ? ['--audit-log', path.join(options.auditDir, `${tier}.jsonl`)] : []);
   const links = new LinkSet();
+  // A named link in front of a tier's port, with the default profile and the caller's changes.
+  const addLink = (name: LinkName, listenPort: number, targetPort: number) =>
+    links.add(name, { listenHost: host, listenPort, targetHost: host, targetPort, settings: { ...DEFAULT_LINKS[name], ...options.links?.[name] } });
   let cloud: TierProcess | undefined;
   let mec: TierProcess | undefined;
   let control: LinkControl | undefined;
@@ -122,13 +125,7 @@ export async function startLocalTopology(options: TopologyOptions = {}): Promise
     // The cloud serves the large detector; camera streams are the MEC node's (no MQTT there).
     cloud = await startTier('cloud', ['--role', 'cloud', '--port', String(options.cloudPort ?? 8090), '--no-mqtt', ...common, ...audit('cloud'), ...(options.cloudArgs ?? [])], options.onExit);
     const cloudPort = Number(new URL(cloud.url).port);
-    const cloudLink = await links.add('mec-cloud', {
-      listenHost: host,
-      listenPort: options.cloudLinkPort ?? 8091,
-      targetHost: host,
-      targetPort: cloudPort,
-      settings: { ...DEFAULT_LINKS['mec-cloud'], ...options.links?.['mec-cloud'] },
-    });
+    const cloudLink = await addLink('mec-cloud', options.cloudLinkPort ?? 8091, cloudPort);
     const mecToCloud = `http://${host}:${cloudLink.port}`;
     mec = await startTier(
       'mec',
@@ -136,13 +133,7 @@ export async function startLocalTopology(options: TopologyOptions = {}): Promise
       options.onExit,
     );
     const mecPort = Number(new URL(mec.url).port);
-    const deviceLink = await links.add('device-mec', {
-      listenHost: host,
-      listenPort: options.deviceLinkPort ?? 8081,
-      targetHost: host,
-      targetPort: mecPort,
-      settings: { ...DEFAULT_LINKS['device-mec'], ...options.links?.['device-mec'] },
-    });
+    const deviceLink = await addLink('device-mec', options.deviceLinkPort ?? 8081, mecPort);
     control = await startLinkControl(links, { host, port: options.controlPort ?? 8079 });
     const tiers = { mec, cloud };
     const linkControl = control;

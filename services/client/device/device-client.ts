@@ -25,7 +25,7 @@ import type { PlacementReport } from '../../dispatch/dispatcher.ts';
 import { createLocalTasks, type LocalTasks } from '../../dispatch/local-tasks.ts';
 import { readRequestMeta, type RequestMeta } from '../../dispatch/request-meta.ts';
 import { contentTypeFor, payloadKind, routeFor, type TaskInput } from '../../dispatch/task-input.ts';
-import { createRepository } from '../../registry/index.ts';
+import { assertModelsInRepository, createRepository } from '../../registry/index.ts';
 import { createRuntime } from '../../runtime/index.ts';
 import { decide, type EgressAnswer, type Placement, type PlacementContext } from '../../scheduler/decide.ts';
 import { egressRule } from '../../scheduler/egress.ts';
@@ -39,8 +39,7 @@ import { createInspectionTasks } from '../../tasks/inspection/index.ts';
 import { createPrivacyTransforms, type PrivacyTransforms } from '../../tasks/privacy/index.ts';
 import { createSpeechTasks } from '../../tasks/speech/index.ts';
 import { createVisionTasks } from '../../tasks/vision/index.ts';
-import { PeerMonitor } from '../../tiers/peer-monitor.ts';
-import { TierClient } from '../../tiers/tier-client.ts';
+import { connectPeer, type Peer } from '../../tiers/peer.ts';
 import { toVariantView, type TierStatus } from '../../tiers/tier-status.ts';
 import { isTierFailure } from '../../tiers/tier-failure.ts';
 
@@ -124,7 +123,7 @@ interface DeviceParts {
   admission: AdmissionGate;
   local: LocalTasks;
   transforms: PrivacyTransforms;
-  mec: { client: TierClient; monitor: PeerMonitor };
+  mec: Peer;
   tenant: string;
   slowdown: number;
 }
@@ -167,26 +166,15 @@ export class DeviceClient {
     let mec: DeviceParts['mec'] | undefined;
     try {
       repository = await createRepository({ config, runtime });
-      const onDisk = new Set(repository.index().map((entry) => entry.name));
-      const missing = models.filter((name) => !onDisk.has(name));
-      if (missing.length > 0) {
-        throw new EdgeError('EDGE_ERR_MODEL_NOT_FOUND', `models not in the repository ${config.models.repository}: ${missing.join(', ')}`, { details: { missing, available: [...onDisk] } });
-      }
+      assertModelsInRepository(repository, models, config.models.repository);
       const held = repository;
       const loaded = () => new Set(held.index().filter((entry) => entry.state === 'READY').map((entry) => entry.name));
       const admission = admissionGateFor(config);
       const vision = createVisionTasks({ repository, config, admission });
       const inspection = createInspectionTasks({ repository, config, admission });
       const speech = createSpeechTasks({ repository, config, admission });
-      const client = new TierClient('mec', mecOrigin);
-      const monitor = new PeerMonitor({
-        client,
-        intervalMs: config.placement.heartbeatMs,
-        timeoutMs: config.placement.heartbeatTimeoutMs,
-        missesToUnreachable: config.placement.unreachableAfterMisses,
-        prior: DEVICE_MEC_LINK_PRIOR,
-      });
-      mec = { client, monitor };
+      mec = connectPeer('mec', mecOrigin, config.placement, DEVICE_MEC_LINK_PRIOR);
+      const { monitor } = mec;
       // The first decision should see the MEC node's status; a MEC node that does not answer leaves
       // the device working on its own (it is retried on every heartbeat).
       await monitor.beat();
