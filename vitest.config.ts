@@ -20,10 +20,24 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       {
-        test: { ...common, name: 'unit-and-integration', include: ['test/**/*.test.ts'], exclude: TOPOLOGY_TESTS, fileParallelism: true, sequence: { groupOrder: 0 } },
+        test: { ...common, name: 'unit-and-integration', include: ['test/**/*.test.ts'], exclude: [...TOPOLOGY_TESTS, 'test/faults/**'], fileParallelism: true, sequence: { groupOrder: 0 } },
       },
       {
         test: { ...common, name: 'topology', include: TOPOLOGY_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+      {
+        // The fault suite (npm run test:faults): real processes killed, frozen and cut off; one file
+        // at a time, after everything else, and a table of its figures at the end.
+        test: {
+          ...common,
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
+          globalSetup: ['test/faults/support/print-table.ts'],
+        },
       },
     ],
   },

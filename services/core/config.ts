@@ -183,6 +183,47 @@ export const ConfigSchema = Type.Object({
     /** Append-only, hash-chained audit log of placement decisions (JSON Lines); unset: none written. */
     auditLog: Type.Optional(Type.String({ minLength: 1 })),
   }),
+  offload: Type.Object({
+    /**
+     * Durable jobs (POST /v1/jobs) through BullMQ on Redis: accepted jobs survive restarts of the
+     * node, the worker and Redis (with AOF). Off by default so that a node needs no Redis; `mec up`
+     * turns it on.
+     */
+    enabled: Type.Boolean({ default: false }),
+    redisUrl: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://\\S+$' }),
+    /** BullMQ key prefix: nodes (or tests) with different prefixes share one Redis without meeting. */
+    prefix: Type.String({ default: 'mec', pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+    /** Unfinished jobs (waiting, delayed, active, paused) at most; past this, 503 EDGE_ERR_JOBS_FULL. */
+    maxJobs: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
+    /** A Redis command not answered within this fails (Redis frozen or gone): intake answers 503 instead of hanging. */
+    commandTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
+    /** Executions of a job before it is failed (a link outage does not spend them). */
+    attempts: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+    /** First retry delay; doubles per attempt. */
+    backoffMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 1_000 }),
+    /** Finished jobs (and their results) are kept this long for GET /v1/jobs/{id}. */
+    retentionSeconds: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 86_400 }),
+    worker: Type.Object({
+      /** Run the job worker inside this node (a separate `mec worker` process may run as well). */
+      embedded: Type.Boolean({ default: true }),
+      /** Jobs one worker runs at once. */
+      concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 2 }),
+    }),
+  }),
+  sync: Type.Object({
+    /**
+     * Models and policies from the cloud (the source of truth) to this MEC node, with versions:
+     * the cloud serves them, the edge pulls (long poll), persists to its cache, then acknowledges.
+     */
+    enabled: Type.Boolean({ default: false }),
+    /** Edge: where synced policies and the sync state are kept (models go to models.repository). */
+    cacheDir: Type.Optional(Type.String({ minLength: 1 })),
+    /** Edge: how long one long poll waits at the cloud for a change. */
+    pollWaitMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+    /** Edge: the first wait after a failed poll; doubles up to retryMaxMs. */
+    retryMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
+    retryMaxMs: Type.Integer({ minimum: 10, maximum: 300_000, default: 2_000 }),
+  }),
   log: Type.Object({
     level: Type.Union(
       [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')],
@@ -207,10 +248,11 @@ function deepFreeze<T>(value: T): T {
 function withSections(input: ConfigInput): Record<string, unknown> {
   // TypeBox fills defaults of nested objects only where the object exists.
   const copy: Record<string, unknown> = structuredClone(input) as Record<string, unknown>;
-  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'speech', 'models', 'placement', 'log'] as const) copy[key] ??= {};
+  for (const key of ['server', 'runtime', 'tasks', 'images', 'inspection', 'streams', 'speech', 'models', 'placement', 'offload', 'sync', 'log'] as const) copy[key] ??= {};
   (copy.placement as Record<string, unknown>).cloudLinkPrior ??= {};
   (copy.placement as Record<string, unknown>).congestion ??= {};
   (copy.runtime as Record<string, unknown>).batching ??= {};
+  (copy.offload as Record<string, unknown>).worker ??= {};
   (copy.streams as Record<string, unknown>).mqtt ??= {};
   (copy.speech as Record<string, unknown>).stream ??= {};
   return copy;

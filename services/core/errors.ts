@@ -73,6 +73,18 @@ export const ERROR_CODES = [
   'EDGE_ERR_LINK_SETTINGS_INVALID',
   'EDGE_ERR_TOPOLOGY_UNREACHABLE',
   'EDGE_ERR_AUDIT_LOG_INVALID',
+  // Durable offload (jobs on BullMQ), admission per client
+  'EDGE_ERR_JOBS_UNAVAILABLE',
+  'EDGE_ERR_JOBS_FULL',
+  'EDGE_ERR_JOB_NOT_FOUND',
+  'EDGE_ERR_IDEMPOTENCY_KEY_INVALID',
+  'EDGE_ERR_IDEMPOTENCY_KEY_REUSED',
+  'EDGE_ERR_WEBHOOK_INVALID',
+  'EDGE_ERR_RATE_LIMITED',
+  // Model and policy sync (cloud -> edge)
+  'EDGE_ERR_SYNC_RESOURCE_NOT_FOUND',
+  'EDGE_ERR_SYNC_VERSION_INVALID',
+  'EDGE_ERR_SYNC_UNAVAILABLE',
   // Configuration (at start-up, never from a request)
   'EDGE_ERR_CONFIG_INVALID',
   // Anything not foreseen: always a 500 with this code, never a crash
