@@ -22,8 +22,10 @@
  * Options (env): BENCH_QUICK=1 (fewer samples, 3,000 requests per scenario instead of 20,000, 30
  * real requests per policy and scenario instead of 60, one seed), BENCH_REAL=0 (no real-topology
  * part), BENCH_REQUESTS (requests per scenario), BENCH_SEED (default 42), BENCH_SEEDS (the seeds
- * pooled for the oracle ratio, comma-separated; default BENCH_SEED and four more).
+ * pooled for the oracle ratio, comma-separated; default BENCH_SEED and four more),
+ * BENCH_MEASUREMENTS=FILE (replay the compute figures in FILE; measured and written there if absent).
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { measureCompute, type Measurements } from './placement/measure.ts';
 import { runRealTopology } from './placement/real-topology.ts';
@@ -359,10 +361,25 @@ export function printWhatIfs(workload: Workload, results: readonly ScenarioRuns[
   );
 }
 
+/**
+ * BENCH_MEASUREMENTS=FILE replays a machine: the figures are read from FILE when it exists, else
+ * measured and written there (to compare engine changes on the very same figures).
+ */
+async function measurementsForRun(): Promise<Measurements> {
+  const file = process.env.BENCH_MEASUREMENTS;
+  if (file && existsSync(file)) {
+    process.stdout.write(`(compute figures replayed from ${file})\n`);
+    return JSON.parse(readFileSync(file, 'utf8')) as Measurements;
+  }
+  const measurements = await measureCompute();
+  if (file) writeFileSync(file, JSON.stringify(measurements));
+  return measurements;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   process.stdout.write(`bench:placement - discrete-event simulation${QUICK ? ' (BENCH_QUICK)' : ''}\n`);
-  const measurements = await measureCompute();
+  const measurements = await measurementsForRun();
   printMeasurements(measurements);
   const workload = workloadOf(measurements);
   const simulationStarted = performance.now();

@@ -1042,9 +1042,14 @@ export class OursPolicy implements Policy {
    */
   #leastCongesting(placementRequest: PlacementRequest, views: readonly TierView[], context: PlacementContext, rates: Partial<Record<Tier, Rates>>): Choice {
     let best: { tier: Tier; prediction: Prediction; cost: number } | undefined;
-    for (const view of views) {
+    const candidates = views.flatMap((view) => {
       const pinned = decide({ ...placementRequest, pin: view.tier }, views, context);
-      if (!pinned.feasible || pinned.prediction.pessimisticMs > placementRequest.deadlineMs) continue;
+      return pinned.feasible ? [{ view, pinned }] : [];
+    });
+    // decide()'s deadline check: safe even when slow if any tier is, else expected in time.
+    const safe = candidates.filter(({ pinned }) => pinned.prediction.pessimisticMs <= placementRequest.deadlineMs);
+    const inTime = safe.length > 0 ? safe : candidates.filter(({ pinned }) => pinned.prediction.totalMs <= placementRequest.deadlineMs);
+    for (const { view, pinned } of inTime) {
       const computeMs = pinned.prediction.computeMs;
       const queued = this.#variant.congestionAlpha * this.#externalityMs(view.load, computeMs);
       const rated = rates[view.tier];

@@ -1,8 +1,8 @@
 /**
  * Online estimators the cost model reads: compute time per (tier, model), and per link its
  * round-trip time and bandwidth. Every completed request feeds them, so predictions follow the
- * machine and the links as they change. Exponentially weighted, with a variance, so a deadline
- * check can ask for a pessimistic figure (mean + k standard deviations) and not only the mean.
+ * machine and the links as they change. Exponentially weighted, with a spread, so a deadline
+ * check can ask for a pessimistic figure (about one run in six slower) and not only the mean.
  */
 
 /** An exponentially weighted mean and variance (West's incremental form). */
@@ -94,9 +94,54 @@ export class LinkEstimator {
   }
 }
 
+/**
+ * A quantile of the last `size` samples (a ring, sorted on update: a few dozen numbers). Heavy
+ * tails are the rule on a shared machine (a run held up by a neighbour takes 3-6x its median), and
+ * a standard deviation inflated by one such run says little about the next request: one run of
+ * 340 ms among 60 ms ones puts mean + 1 std of an EWMA past 220 ms, while five in six runs still
+ * take under 100. The quantile of recent runs is what a deadline check needs.
+ */
+export class RecentQuantile {
+  readonly #ring: number[] = [];
+  #next = 0;
+  #value: number | undefined;
+
+  constructor(
+    readonly quantile: number,
+    readonly size = 32,
+  ) {}
+
+  update(sample: number): void {
+    if (!Number.isFinite(sample)) return;
+    if (this.#ring.length < this.size) this.#ring.push(sample);
+    else this.#ring[this.#next] = sample;
+    this.#next = (this.#next + 1) % this.size;
+    const sorted = [...this.#ring].sort((a, b) => a - b);
+    this.#value = sorted[Math.min(sorted.length - 1, Math.floor(this.quantile * sorted.length))];
+  }
+
+  get count(): number {
+    return this.#ring.length;
+  }
+
+  get value(): number | undefined {
+    return this.#value;
+  }
+}
+
+/** Samples before a recent quantile replaces the EWMA's standard deviation as the spread. */
+const MIN_SAMPLES_FOR_QUANTILE = 8;
+/** mean + 1 std of a normal distribution is its 84th percentile: the same margin, robust to tails. */
+const SPREAD_QUANTILE = 0.84;
+
+interface ComputeTrack {
+  ewma: Ewma;
+  recent: RecentQuantile;
+}
+
 /** Compute times per (tier, model), learned from observed runs, seeded by priors. */
 export class ComputeEstimator {
-  readonly #table = new Map<string, Ewma>();
+  readonly #table = new Map<string, ComputeTrack>();
 
   constructor(readonly alpha = 0.2) {}
 
@@ -107,30 +152,39 @@ export class ComputeEstimator {
   /** A starting figure (from a benchmark or a model card) until real runs replace it. */
   prior(tier: string, model: string, ms: number): void {
     const key = ComputeEstimator.key(tier, model);
-    if (!this.#table.has(key)) this.#table.set(key, new Ewma(this.alpha, ms));
+    if (!this.#table.has(key)) this.#table.set(key, { ewma: new Ewma(this.alpha, ms), recent: new RecentQuantile(SPREAD_QUANTILE) });
   }
 
   observe(tier: string, model: string, ms: number): void {
     const key = ComputeEstimator.key(tier, model);
-    let ewma = this.#table.get(key);
-    if (!ewma) {
-      ewma = new Ewma(this.alpha);
-      this.#table.set(key, ewma);
+    let track = this.#table.get(key);
+    if (!track) {
+      track = { ewma: new Ewma(this.alpha), recent: new RecentQuantile(SPREAD_QUANTILE) };
+      this.#table.set(key, track);
     }
-    ewma.update(ms);
+    track.ewma.update(ms);
+    track.recent.update(ms);
   }
 
-  /** Mean and standard deviation, or undefined when nothing is known (no prior, no run). */
+  /**
+   * Mean and spread, or undefined when nothing is known (no prior, no run). `stdMs` is the margin
+   * above the mean that about one run in six exceeds: the 84th percentile of recent runs less the
+   * mean once there are enough of them (a standard deviation for normal times, robust to tails),
+   * the EWMA's standard deviation before.
+   */
   estimate(tier: string, model: string): { meanMs: number; stdMs: number } | undefined {
-    const ewma = this.#table.get(ComputeEstimator.key(tier, model));
-    if (!ewma || ewma.mean === undefined) return undefined;
-    return { meanMs: ewma.mean, stdMs: ewma.std };
+    const track = this.#table.get(ComputeEstimator.key(tier, model));
+    if (!track || track.ewma.mean === undefined) return undefined;
+    const mean = track.ewma.mean;
+    const high = track.recent.value;
+    const stdMs = track.recent.count >= MIN_SAMPLES_FOR_QUANTILE && high !== undefined ? Math.max(0, high - mean) : track.ewma.std;
+    return { meanMs: mean, stdMs };
   }
 
   /** Every (tier, model) with its mean, for status reports. */
   snapshot(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [key, ewma] of this.#table) if (ewma.mean !== undefined) out[key] = Math.round(ewma.mean * 100) / 100;
+    for (const [key, { ewma }] of this.#table) if (ewma.mean !== undefined) out[key] = Math.round(ewma.mean * 100) / 100;
     return out;
   }
 }

@@ -78,7 +78,21 @@ describe('decide', () => {
     expect(decision.why).toBe('infeasible');
     expect(decision.alternatives.map((a) => a.tier)).toEqual(['cloud', 'mec']);
     expect(decision.alternatives[0]!.rejected_because).toBe('unreachable: heartbeat: refused');
-    expect(decision.alternatives[1]!.rejected_because).toMatch(/^deadline: predicted 197 ms \(queue 165 ms\) > 100 ms left$/);
+    // Judged on the expected latency (30 ms compute + 165 ms queue), since no tier is safe.
+    expect(decision.alternatives[1]!.rejected_because).toMatch(/^deadline: predicted 195 ms \(queue 165 ms\) > 100 ms left$/);
+  });
+
+  it('prefers a tier safe even when slow; with none, takes one whose expected latency meets the deadline', () => {
+    // mec(0): 30 ms expected, 32 when slow. A 31 ms deadline: safe nowhere, likely on the MEC node.
+    const likely = decide({ ...request, deadlineMs: 31 }, [mec(0), cloud(false)], context);
+    expect(likely).toMatchObject({ feasible: true, tier: 'mec' });
+    // A tier safe when slow beats a faster-on-average one that is not: the cloud (60 + 20 ms,
+    // +1 std + 4 ms jitter guess) against a MEC node with a queue whose slow case misses.
+    const wide = { ...mec(0), variants: [{ model: 'nanodet', variant: 'small', accuracy: 0.23, computeMs: 70, computeStdMs: 40 }] };
+    const safe = decide({ ...request, deadlineMs: 100 }, [wide, cloud()], context);
+    expect(safe).toMatchObject({ feasible: true, tier: 'cloud' });
+    if (!safe.feasible) return;
+    expect(safe.alternatives.find((a) => a.tier === 'mec')!.rejected_because).toMatch(/^deadline: predicted 110 ms when slow/);
   });
 
   it('restricted data never gets the cloud, even when the cloud is much faster', () => {
