@@ -181,6 +181,25 @@ describe('estimators', () => {
     expect(compute.estimate('cloud', 'nanodet')).toBeUndefined();
   });
 
+  it('compute spread: the 84th percentile of recent runs, not a standard deviation blown up by one slow run', () => {
+    const compute = new ComputeEstimator();
+    const ewma = new Ewma();
+    // Runs of 58-62 ms, and one of 340 ms (a neighbour held the core): the next request is still ~60 ms.
+    const runs = [60, 58, 62, 61, 59, 60, 62, 58, 61, 340, 60, 59];
+    for (const ms of runs) {
+      compute.observe('mec', 'nanodet', ms);
+      ewma.update(ms);
+    }
+    const estimate = compute.estimate('mec', 'nanodet')!;
+    expect(ewma.std).toBeGreaterThan(60);
+    // mean + spread = the 84th percentile of the runs (62 ms): the slow run moves the mean, not the margin.
+    expect(estimate.meanMs + estimate.stdMs).toBeCloseTo(Math.max(62, estimate.meanMs), 6);
+    // Before eight runs there is no quantile yet: the EWMA's standard deviation stands in.
+    const early = new ComputeEstimator();
+    for (const ms of [50, 70, 50]) early.observe('mec', 'defect', ms);
+    expect(early.estimate('mec', 'defect')!.stdMs).toBeGreaterThan(0);
+  });
+
   it('link: RTT from heartbeats, bandwidth from large transfers only', () => {
     const link = new LinkEstimator({ rttMs: 40, bytesPerMs: 6250 });
     link.observeRtt(200);
