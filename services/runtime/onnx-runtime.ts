@@ -74,6 +74,8 @@ interface PendingRequest {
   readonly batchKey: string | undefined;
   readonly arrivedNs: bigint;
   readonly arrivedMs: number;
+  /** hrtime past which the request must not be started (its timeoutMs); undefined: none. */
+  readonly deadlineNs: bigint | undefined;
   state: 'queued' | 'running' | 'done';
   dispatchedNs: bigint;
   queueTimer: NodeJS.Timeout | undefined;
@@ -300,6 +302,7 @@ export class OnnxRuntime implements ModelRuntime {
         batchKey: batch?.key,
         arrivedNs,
         arrivedMs: Date.now(),
+        deadlineNs: options.timeoutMs === undefined ? undefined : arrivedNs + BigInt(Math.round(Math.max(0, options.timeoutMs) * 1e6)),
         state: 'queued',
         dispatchedNs: 0n,
         queueTimer: undefined,
@@ -458,6 +461,7 @@ export class OnnxRuntime implements ModelRuntime {
     if (entries.length === 0) return;
     const nowMs = Date.now();
     let nextDue = Number.POSITIVE_INFINITY;
+    this.#dropExpired(entries);
     for (const slot of idle) {
       let dispatched = false;
       for (let step = 0; step < entries.length && !dispatched; step += 1) {
@@ -480,6 +484,20 @@ export class OnnxRuntime implements ModelRuntime {
       }
     }
     this.#scheduleBatchTimer(nextDue, nowMs);
+  }
+
+  /** Work whose deadline passed is never started, even if its deadline timer is still pending. */
+  #dropExpired(entries: readonly ModelEntry[]): void {
+    const nowNs = process.hrtime.bigint();
+    for (const entry of entries) {
+      for (const request of entry.queue.takeExpired(nowNs)) {
+        const timeoutMs = Math.round(Number(request.deadlineNs! - request.arrivedNs) / 1e6);
+        this.#rejectQueued(request, new EdgeError('EDGE_ERR_QUEUE_TIMEOUT', `deadline of ${timeoutMs} ms passed while queued`, {
+          details: { model: entry.options.name, version: entry.options.version, timeoutMs },
+          retryAfterSeconds: this.#retryAfterSeconds(entry),
+        }));
+      }
+    }
   }
 
   #scheduleBatchTimer(due: number, nowMs: number): void {

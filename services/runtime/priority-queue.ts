@@ -6,6 +6,8 @@ export interface Prioritised {
   readonly priority: number;
   /** Arrival order, increasing. */
   readonly seq: number;
+  /** process.hrtime.bigint() past which the item must not be started; undefined: no deadline. */
+  readonly deadlineNs?: bigint | undefined;
 }
 
 function before(a: Prioritised, b: Prioritised): boolean {
@@ -50,6 +52,16 @@ export class PriorityQueue<T extends Prioritised> {
       return false;
     });
     return taken;
+  }
+
+  /**
+   * Removes and returns the items whose deadline has passed. Called before work is handed out, so
+   * that an expired item is never started even when its deadline timer has not fired yet (a busy
+   * event loop runs I/O callbacks before late timers).
+   */
+  takeExpired(nowNs: bigint): T[] {
+    if (!this.#items.some((item) => item.deadlineNs !== undefined && item.deadlineNs <= nowNs)) return [];
+    return this.takeWhere((item) => item.deadlineNs !== undefined && item.deadlineNs <= nowNs);
   }
 
   drain(): T[] {

@@ -1,28 +1,60 @@
 /**
  * Admission to a task pipeline: at most `concurrency` requests are decoded, pre-processed and
- * inferred at once; the others wait, as their compressed bytes, in a bounded FIFO.
+ * inferred at once; the others wait, as their compressed bytes, in a FIFO bounded by TIME.
  *
- * Why: decoding is CPU and memory (a decoded photo is ~10x its JPEG, its tensor more). Without a
- * gate, a burst of N requests decodes N images at once, competing with inference for the same
- * cores and holding N rasters while the model queue drains at its own pace. With the gate, work
- * that cannot be inferred soon is not started, memory stays flat under overload, and past the
- * bound the answer is an immediate 503 with Retry-After.
+ * Why a gate: decoding is CPU and memory (a decoded photo is ~10x its JPEG, its tensor more).
+ * Without one, a burst of N requests decodes N images at once, competing with inference for the
+ * same cores and holding N rasters while the model queue drains at its own pace.
+ *
+ * Why bounded by time, not only by length: a FIFO of 64 waiters in front of 4 places makes the
+ * 64th wait 16 service times, so under overload every admitted request is slow and most of them
+ * miss their deadline anyway. What the gate bounds is the predicted wait of the newcomer:
+ *
+ *   predicted wait = (waiters ahead + 1) x service time / concurrency        (Little's law)
+ *
+ * where the service time is an EWMA of how long a place is held (admit -> release). While the queue
+ * is STANDING - it has not emptied for longer than max(maxQueueDelayMs, 4 service times) - a
+ * request whose predicted wait exceeds `maxQueueDelayMs` is refused at once with 503
+ * EDGE_ERR_QUEUE_FULL and a Retry-After of the predicted drain time, so a refusal costs microseconds
+ * and the admitted keep a latency near the unloaded one. A burst after a quiet period is a good
+ * queue (it drains by itself) and may wait up to 4 service times (bounded by maxWaiting too); the
+ * standing state ends once an interval passes with the queue empty and nobody refused. At any
+ * time, a request whose own deadline ends before it is predicted to start is refused at once (same
+ * code, reason "deadline"). docs/overload.md has the reasons, the defaults and the measured figures.
+ *
+ * What this follows: CoDel (Nichols & Jacobson, "Controlling Queue Delay", ACM Queue 2012) - control
+ * the time spent in the queue, not its length, since only time is what a client feels, and tell a
+ * good queue (a burst) from a bad one (standing for longer than an interval); Triton's
+ * queue policy (max_queue_delay / default_timeout_microseconds with timeout_action REJECT, plus
+ * max_queue_size as a hard cap) - refuse rather than serve late; Envoy's adaptive concurrency filter -
+ * latency is measured online from the requests themselves, not configured. Unlike CoDel we refuse
+ * at the door instead of dropping at the head: a refused request has cost nothing, a dropped one
+ * has waited for nothing. `maxWaiting` stays as the hard cap (memory), and a waiter still leaves
+ * when its own deadline or `waitTimeoutMs` passes (estimates can be wrong).
  */
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../core/config.ts';
 import { EdgeError, cancelledError } from '../core/errors.ts';
 
 export interface AdmissionOptions {
   /** Requests inside the pipeline at once. */
   concurrency: number;
-  /** Requests waiting to enter; past this, EDGE_ERR_QUEUE_FULL at once. */
+  /** Requests waiting to enter; past this, EDGE_ERR_QUEUE_FULL at once (hard cap). */
   maxWaiting: number;
   /** A request still waiting after this long fails with EDGE_ERR_QUEUE_TIMEOUT. */
   waitTimeoutMs: number;
+  /**
+   * Predicted wait past which a request is refused at once (EDGE_ERR_QUEUE_FULL); 0 or absent: no
+   * time bound, only maxWaiting. Applies once a service time has been measured.
+   */
+  maxQueueDelayMs?: number;
+  /** Clock in ms (tests); performance.now by default. */
+  now?: () => number;
 }
 
 export interface AdmitOptions {
   signal?: AbortSignal;
-  /** The request's own deadline, if shorter than waitTimeoutMs. */
+  /** The request's own remaining deadline, if shorter than waitTimeoutMs. */
   timeoutMs?: number;
 }
 
@@ -34,16 +66,33 @@ interface Waiter {
 /** Releases the place taken; idempotent. */
 export type Release = () => void;
 
-const RETRY_AFTER_SECONDS = 1;
+/** Weight of the newest sample in the service-time EWMA: about the last 10 requests count. */
+const EWMA_WEIGHT = 0.1;
+/** Outside a standing queue, a burst may wait this many service times (or the target, if longer). */
+const BURST_SERVICE_TIMES = 4;
+const MIN_RETRY_AFTER_SECONDS = 1;
+const MAX_RETRY_AFTER_SECONDS = 30;
 
 export class AdmissionGate {
   readonly #options: AdmissionOptions;
+  readonly #now: () => number;
   readonly #waiting: Waiter[] = [];
   #inside = 0;
+  /** EWMA of the time a place is held, ms; 0 until the first release. */
+  #serviceMs = 0;
+  /** When the waiting list last became non-empty / empty (clock ms). */
+  #queuedSince = 0;
+  #emptySince = 0;
+  /** When a newcomer was last refused for the queue-delay target (clock ms). */
+  #refusedAt = Number.NEGATIVE_INFINITY;
+  /** A standing queue: the strict queue-delay target applies (CoDel's "dropping" state). */
+  #standing = false;
 
   constructor(options: AdmissionOptions) {
     if (!(options.concurrency >= 1) || !(options.maxWaiting >= 0)) throw new RangeError('admission needs concurrency >= 1 and maxWaiting >= 0');
+    if (options.maxQueueDelayMs !== undefined && !(options.maxQueueDelayMs >= 0)) throw new RangeError('admission needs maxQueueDelayMs >= 0');
     this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   get inside(): number {
@@ -54,7 +103,28 @@ export class AdmissionGate {
     return this.#waiting.length;
   }
 
-  /** Resolves with a release function once inside; rejects with QUEUE_FULL, QUEUE_TIMEOUT or REQUEST_CANCELLED. */
+  /** The current estimate of how long a request holds its place, ms (0 before any was measured). */
+  get serviceMs(): number {
+    return this.#serviceMs;
+  }
+
+  /** Whether the queue is standing (the queue-delay target is being enforced). */
+  get standing(): boolean {
+    this.#updateStanding();
+    return this.#standing;
+  }
+
+  /** How long a request arriving now is predicted to wait for a place, ms. */
+  predictedWaitMs(): number {
+    if (this.#inside < this.#options.concurrency) return 0;
+    return ((this.#waiting.length + 1) * this.#serviceMs) / this.#options.concurrency;
+  }
+
+  /**
+   * Resolves with a release function once inside; rejects with QUEUE_FULL (at once: no room, or a
+   * predicted wait past the queue-delay target or the request's deadline), QUEUE_TIMEOUT (waited
+   * past it after all) or REQUEST_CANCELLED.
+   */
   admit(options: AdmitOptions = {}): Promise<Release> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
@@ -62,21 +132,18 @@ export class AdmissionGate {
       this.#inside += 1;
       return Promise.resolve(this.#releaser());
     }
-    if (this.#waiting.length >= this.#options.maxWaiting) {
-      return Promise.reject(
-        new EdgeError('EDGE_ERR_QUEUE_FULL', `${this.#waiting.length} requests are already waiting to be processed (the limit)`, {
-          details: { waiting: this.#waiting.length, concurrency: this.#options.concurrency },
-          retryAfterSeconds: RETRY_AFTER_SECONDS,
-        }),
-      );
-    }
+    const refusal = this.#refusal(options.timeoutMs);
+    if (refusal) return Promise.reject(refusal);
     const waitMs = Math.max(0, Math.min(this.#options.waitTimeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY));
     return new Promise<Release>((resolve, reject) => {
       const leave = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        // Judged before the queue shrinks: a queue that stood for an interval stood, even if it empties now.
+        this.#updateStanding();
         const index = this.#waiting.indexOf(waiter);
         if (index >= 0) this.#waiting.splice(index, 1);
+        if (index >= 0 && this.#waiting.length === 0) this.#emptySince = this.#now();
       };
       const waiter: Waiter = {
         admit: () => {
@@ -94,21 +161,89 @@ export class AdmissionGate {
           waiter.fail(
             new EdgeError('EDGE_ERR_QUEUE_TIMEOUT', `request waited ${waitMs} ms to be processed`, {
               details: { waitMs },
-              retryAfterSeconds: RETRY_AFTER_SECONDS,
+              retryAfterSeconds: this.#retryAfterSeconds(this.predictedWaitMs()),
             }),
           ),
         waitMs,
       );
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.#waiting.length === 0) this.#queuedSince = this.#now();
       this.#waiting.push(waiter);
     });
   }
 
+  /** Why a newcomer that finds every place taken may not wait, or undefined when it may. */
+  #refusal(timeoutMs: number | undefined): EdgeError | undefined {
+    const { concurrency, maxWaiting, maxQueueDelayMs = 0 } = this.#options;
+    const waiting = this.#waiting.length;
+    const predictedMs = this.predictedWaitMs();
+    const details = { waiting, concurrency, predicted_wait_ms: Math.round(predictedMs), service_ms: Math.round(this.#serviceMs) };
+    const retryAfterSeconds = this.#retryAfterSeconds(predictedMs);
+    if (waiting >= maxWaiting) {
+      return new EdgeError('EDGE_ERR_QUEUE_FULL', `${waiting} requests are already waiting to be processed (the limit)`, {
+        details: { ...details, reason: 'max-waiting', max_waiting: maxWaiting },
+        retryAfterSeconds,
+      });
+    }
+    // Before the first measurement there is nothing to predict with: only the hard cap applies.
+    if (this.#serviceMs === 0) return undefined;
+    if (maxQueueDelayMs > 0) {
+      const standing = this.standing;
+      // A standing queue is held to the target; a burst may wait a few service times more.
+      const limitMs = standing ? maxQueueDelayMs : Math.max(maxQueueDelayMs, BURST_SERVICE_TIMES * this.#serviceMs);
+      if (predictedMs > limitMs) {
+        if (standing) this.#refusedAt = this.#now();
+        return new EdgeError('EDGE_ERR_QUEUE_FULL', `the node is overloaded: a new request would wait about ${Math.round(predictedMs)} ms (at most ${Math.round(limitMs)} ms allowed now)`, {
+          details: { ...details, reason: standing ? 'queue-delay' : 'burst', limit_ms: Math.round(limitMs), max_queue_delay_ms: maxQueueDelayMs },
+          retryAfterSeconds,
+        });
+      }
+    }
+    // Work that cannot start before its deadline is refused now rather than after the wait.
+    if (timeoutMs !== undefined && predictedMs >= timeoutMs) {
+      return new EdgeError('EDGE_ERR_QUEUE_FULL', `the node is too busy to start this request within its deadline (${Math.round(timeoutMs)} ms left, about ${Math.round(predictedMs)} ms of wait)`, {
+        details: { ...details, reason: 'deadline', timeout_ms: Math.round(timeoutMs) },
+        retryAfterSeconds,
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * CoDel's good queue / bad queue: a queue that has not emptied for longer than the interval is
+   * standing; it stops standing once a whole interval has passed with the queue empty and nobody
+   * refused (refusing keeps the queue empty: that alone must not end the overload). The interval
+   * is the target or the burst allowance (4 service times), whichever is longer: a burst the gate
+   * let in drains within it, whatever the model's speed, and requests arriving meanwhile still
+   * queue behind it.
+   */
+  #updateStanding(): void {
+    const { maxQueueDelayMs = 0 } = this.#options;
+    const interval = Math.max(maxQueueDelayMs, BURST_SERVICE_TIMES * this.#serviceMs);
+    const now = this.#now();
+    if (this.#waiting.length > 0) {
+      if (!this.#standing && now - this.#queuedSince >= interval) this.#standing = true;
+    } else if (this.#standing && now - this.#emptySince >= interval && now - this.#refusedAt >= interval) {
+      this.#standing = false;
+    }
+  }
+
+  #retryAfterSeconds(predictedMs: number): number {
+    return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(MIN_RETRY_AFTER_SECONDS, Math.ceil(predictedMs / 1000)));
+  }
+
+  #observe(heldMs: number): void {
+    if (!(heldMs >= 0) || !Number.isFinite(heldMs)) return;
+    this.#serviceMs = this.#serviceMs === 0 ? heldMs : this.#serviceMs + EWMA_WEIGHT * (heldMs - this.#serviceMs);
+  }
+
   #releaser(): Release {
     let released = false;
+    const since = this.#now();
     return () => {
       if (released) return;
       released = true;
+      this.#observe(this.#now() - since);
       const next = this.#waiting[0];
       // The place passes straight to the next waiter: `inside` stays the same.
       if (next) next.admit();
@@ -123,5 +258,6 @@ export function admissionGateFor(config: Readonly<Config>): AdmissionGate {
     concurrency: config.tasks.concurrency || 2 * config.runtime.workers,
     maxWaiting: config.tasks.maxWaiting,
     waitTimeoutMs: config.runtime.queueTimeoutMs,
+    maxQueueDelayMs: config.tasks.maxQueueDelayMs,
   });
 }

@@ -15,6 +15,7 @@ import { documentedBody, MODEL_PARAMS, MODEL_VERSION_PARAMS, V2_ERROR } from '..
 import { decodeInferRequest, parseHeaderLength } from '../v2/decode-request.ts';
 import { encodeInferResponse } from '../v2/encode-response.ts';
 import { checkAgainstSignature } from '../v2/signature-check.ts';
+import { deadlineHeaderMs, remainingV2TimeoutMs } from '../v2/deadline.ts';
 
 export const INFER_TASK = 'v2-infer';
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
@@ -89,7 +90,14 @@ export async function v2InferRoutes(app: FastifyInstance, { config, deps }: Rout
       const decoded = decodeInferRequest(body, headerLength, { maxJsonDepth: config.server.maxJsonDepth });
       checkAgainstSignature(decoded, loaded.signature, model);
       const decodedAt = performance.now();
-      const timeoutMs = Math.min(decoded.timeoutMs ?? config.server.defaultInferTimeoutMs, MAX_CLIENT_TIMEOUT_MS);
+      // parameters.timeout and x-deadline-ms both bound the request; the shorter wins.
+      const timeoutMs = remainingV2TimeoutMs({
+        parameterTimeoutMs: decoded.timeoutMs,
+        headerMs: deadlineHeaderMs(request.headers),
+        defaultMs: config.server.defaultInferTimeoutMs,
+        maxMs: MAX_CLIENT_TIMEOUT_MS,
+        startedAt: started,
+      });
       const inputs: Record<string, (typeof decoded.inputs)[number]['tensor']> = Object.create(null);
       for (const input of decoded.inputs) inputs[input.name] = input.tensor;
       const result = await repository.infer(model, version, inputs, {
