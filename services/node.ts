@@ -19,9 +19,10 @@ import { MqttCameraBridge } from './streams/mqtt-bridge.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { build } from './http/app.ts';
 import { createDispatcher } from './dispatch/index.ts';
-import { loadPolicyFile } from './scheduler/policy-file.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { connectPeer, type Peer } from './tiers/peer.ts';
+import { createSync, loadStartupPolicy, PolicyHolder, syncCacheDir, type RunningSync } from './sync/index.ts';
+import { createJobService, inProcessReachability, intakeFromConfig, workersFromConfig, type JobIntake } from './offload/index.ts';
 
 export interface RunningNode {
   /** http://host:port the node listens on (the real port when 0 was asked). */
@@ -44,9 +45,12 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   let bridge: MqttCameraBridge | undefined;
   let audit: AuditLog | undefined;
   let cloud: Peer | undefined;
+  let sync: RunningSync | undefined;
+  let jobIntake: JobIntake | undefined;
   try {
     // The policy is checked before anything heavy starts: a bad file stops the node at once.
-    const policy = await loadPolicyFile(config.placement.policyFile);
+    // With sync on an edge, a newer version of the policy from the sync cache wins (autonomy after a restart).
+    const policy = new PolicyHolder(await loadStartupPolicy(config.placement.policyFile, syncCacheDir(config)));
     repository = await createRepository({ config, runtime });
     assertModelsInRepository(repository, config.models.load, config.models.repository);
     const admission = admissionGateFor(config);
@@ -69,7 +73,7 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     }
     const dispatch = createDispatcher({
       config,
-      policy: () => policy,
+      policy: () => policy.current(),
       repository,
       admission,
       vision,
@@ -79,8 +83,17 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
       ...(audit ? { audit } : {}),
       onDecision: (event) => placementMetrics.placementDecided(event),
     });
+    sync = await createSync(config, {
+      repository,
+      policy,
+      onEvent: (event) => placementMetrics.syncEvent(event),
+      log: { info: (message) => app?.log.info(message), warn: (message) => app?.log.warn(message) },
+    });
+    // Durable jobs: the intake answers 503 while Redis is away; the node starts and serves without it.
+    if (config.offload.enabled) jobIntake = intakeFromConfig(config, (event) => placementMetrics.jobEvent(event));
+    const jobs = jobIntake ? createJobService(jobIntake, { policy: () => policy.current(), hasCloud: cloud !== undefined }) : undefined;
     const mqttStats = () => bridge?.stats() ?? { connected: false, unaddressable: 0, unpublished: 0 };
-    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, dispatch, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
+    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, dispatch, ...(jobs ? { jobs } : {}), ...(sync ? { sync: sync.deps } : {}), streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
     if (config.streams.mqtt.enabled) {
       const { url, topicPrefix, username, password } = config.streams.mqtt;
       // Connects in the background: a broker that is down delays nothing, mqtt.js keeps retrying.
@@ -97,6 +110,8 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
     // A node that cannot start leaves no worker threads or sockets behind.
+    await sync?.close().catch(() => undefined);
+    await jobIntake?.close().catch(() => undefined);
     await bridge?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await hub?.close().catch(() => undefined);
@@ -111,6 +126,16 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  // Polls (edge) or rescans (cloud) in the background: the node serves whether or not the cloud answers.
+  await sync?.start(port);
+  const syncRun = sync;
+  // The embedded job worker runs jobs through this node's own HTTP routes: it starts once the node listens.
+  const cloudPeer = cloud;
+  const intake = jobIntake;
+  const jobMetrics = metrics;
+  const jobWorkers = intake && config.offload.worker.embedded
+    ? workersFromConfig(config, `http://${host}:${port}`, inProcessReachability(cloudPeer ? () => cloudPeer.monitor.reachable : undefined), (event) => jobMetrics.jobEvent(event))
+    : undefined;
   const ready = repository.index().filter((entry) => entry.state === 'READY').map((entry) => entry.name);
   const server = app;
   const models = repository;
@@ -128,8 +153,13 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     streams: { hub: cameras, mqtt: mqttBridge },
     close(options = {}) {
       closed ??= (async () => {
+        // Job workers first: graceful, their running jobs finish through the server still open.
+        await jobWorkers?.close(options);
         await mqttBridge?.close();
+        // Before the server: waiting long polls are answered now instead of holding close() up.
+        await syncRun?.close();
         await server.close();
+        await intake?.close();
         await cameras.close();
         await cloudTier?.monitor.stop();
         await cloudTier?.client.close();

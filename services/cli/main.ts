@@ -13,6 +13,7 @@ import { registerAuditCommands } from './audit.ts';
 import { registerLinkCommands } from './link.ts';
 import { registerUpCommand } from './up.ts';
 import { registerDeviceCommands } from './device.ts';
+import { registerWorkerCommand } from './worker.ts';
 import { integer } from './option-parsers.ts';
 
 async function readConfigFile(file: string): Promise<ConfigInput> {
@@ -51,7 +52,12 @@ program
   .option('--cloud-url <url>', 'a MEC node\'s way to the cloud tier (e.g. through `mec up`\'s mec-cloud link)')
   .option('--policy <file>', 'placement and privacy policy, YAML (default: blueprints/policies/default.yaml)')
   .option('--audit-log <file>', 'append-only, hash-chained audit log of placement decisions (JSON Lines)')
+  .option('--sync', 'model and policy sync (docs/sync.md): a cloud node publishes, a MEC node with --cloud-url pulls')
+  .option('--sync-cache <dir>', 'MEC node: where synced policies and the sync state are kept (default: <repository>/.sync)')
+  .option('--sync-policies <dir>', 'cloud node: the policy files it publishes (default: blueprints/policies)')
   .option('--detector <model>', 'the detector this node serves when a request names none (default: centernet)')
+  .option('--redis <url>', 'Redis for durable jobs (POST /v1/jobs); turns offload on (docs/jobs.md)')
+  .option('--jobs-prefix <prefix>', 'BullMQ key prefix of this node\'s jobs (default: mec)')
   .addHelpText('after', '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)')
   .action(async (options: Record<string, string | number | boolean | undefined>) => {
     const adminToken = process.env.MEC_ADMIN_TOKEN;
@@ -85,6 +91,15 @@ program
           ...(typeof options.mqtt === 'string' ? { url: options.mqtt } : {}),
         },
       },
+      offload: {
+        ...(options.redis === undefined ? {} : { enabled: true, redisUrl: String(options.redis) }),
+        ...(options.jobsPrefix === undefined ? {} : { prefix: String(options.jobsPrefix) }),
+      },
+    };
+    flags.sync = {
+      ...(options.sync === true ? { enabled: true } : {}),
+      ...(options.syncCache === undefined ? {} : { cacheDir: String(options.syncCache) }),
+      ...(options.syncPolicies === undefined ? {} : { policiesDir: String(options.syncPolicies) }),
     };
     const fromFile = options.config === undefined ? {} : await readConfigFile(String(options.config));
     const config = loadConfig(mergeConfig(fromFile, flags));
@@ -120,6 +135,7 @@ registerAuditCommands(program);
 registerLinkCommands(program);
 registerUpCommand(program);
 registerDeviceCommands(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../core/config.ts';
 import { startLocalTopology } from '../topology/local-topology.ts';
 import { startSimulatedDevice } from '../topology/simulated-device.ts';
+import { redisAnswers } from '../offload/index.ts';
 import { number, port, positive } from './option-parsers.ts';
 
 interface UpOptions {
@@ -52,6 +53,9 @@ export function registerUpCommand(program: Command): void {
     .option('--no-mqtt', 'no MQTT camera bridge on the MEC node')
     .action(async (options: UpOptions) => {
       const stopping = { now: false };
+      // Durable jobs on the MEC node when the machine's Redis answers; the topology runs without them otherwise.
+      const redisUrl = 'redis://127.0.0.1:6379';
+      const jobs = await redisAnswers(redisUrl);
       const topology = await startLocalTopology({
         host: options.host,
         mecPort: options.mecPort,
@@ -73,6 +77,7 @@ export function registerUpCommand(program: Command): void {
         auditDir: path.resolve(options.auditDir),
         logLevel: options.logLevel,
         ...(options.mqtt ? {} : { mecArgs: ['--no-mqtt'] }),
+        ...(jobs ? { redisUrl } : {}),
         onExit: (tier, code, signal) => {
           if (stopping.now) return;
           process.stderr.write(`mec up: the ${tier} node exited (${signal ?? `code ${code}`}); stopping the topology\n`);
@@ -91,6 +96,7 @@ export function registerUpCommand(program: Command): void {
           `  links       device-mec ${urls.deviceToMec} -> ${urls.mec}; mec-cloud ${urls.mecToCloud} -> ${urls.cloud}`,
           `  control     ${urls.control}   (mec link show | mec link set mec-cloud --latency-ms 200 | --down | --up)`,
           `  audit logs  ${path.resolve(options.auditDir)}/{mec,cloud}.jsonl   (mec audit verify FILE)`,
+          `  jobs        ${jobs ? `POST ${urls.mec}/v1/jobs (Redis ${redisUrl}; docs/jobs.md)` : `off (no Redis answers at ${redisUrl})`}`,
           '',
         ].join('\n'),
       );

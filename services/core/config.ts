@@ -73,6 +73,26 @@ export const ConfigSchema = Type.Object({
     concurrency: Type.Integer({ minimum: 0, maximum: 1024, default: 0 }),
     /** Task requests waiting for admission; past this, 503 EDGE_ERR_QUEUE_FULL at once. */
     maxWaiting: Type.Integer({ minimum: 0, maximum: 100_000, default: 64 }),
+    /**
+     * A request predicted to wait longer than this for admission (waiters ahead x measured service
+     * time / concurrency) is refused at once with 503 EDGE_ERR_QUEUE_FULL; 0 = only maxWaiting.
+     * Why 5 (docs/overload.md, CoDel's target too): under sustained overload a short queue keeps
+     * every place busy as well as a long one, so a longer target only adds wait to the admitted
+     * (measured: admitted median 24-28 ms at 5 vs 40-43 ms at 20, same goodput). Bursts are not
+     * held to it: outside a standing queue a request may wait 4 service times.
+     */
+    maxQueueDelayMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 5 }),
+    /**
+     * Per-client rate limit on task routes (key: x-tenant, else the client address): past `max`
+     * requests in `windowMs`, 429 EDGE_ERR_RATE_LIMITED with Retry-After. max 0 = off.
+     */
+    rateLimit: Type.Object(
+      {
+        max: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+        windowMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 1000 }),
+      },
+      { default: {} },
+    ),
   }),
   images: Type.Object({
     /** Decoded pixels allowed (width x height): guards against decompression bombs. */
@@ -208,6 +228,13 @@ export const ConfigSchema = Type.Object({
       embedded: Type.Boolean({ default: true }),
       /** Jobs one worker runs at once. */
       concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 2 }),
+      /**
+       * A worker holds each running job's lock this long (renewed at half of it): a worker that
+       * dies leaves its jobs for others after at most this, plus half of it for the stalled check.
+       */
+      lockMs: Type.Integer({ minimum: 500, maximum: 600_000, default: 30_000 }),
+      /** Time a job's run (one POST to the node's task route) may take before it counts as failed and is retried. */
+      runTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
     }),
   }),
   sync: Type.Object({
@@ -223,6 +250,12 @@ export const ConfigSchema = Type.Object({
     /** Edge: the first wait after a failed poll; doubles up to retryMaxMs. */
     retryMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
     retryMaxMs: Type.Integer({ minimum: 10, maximum: 300_000, default: 2_000 }),
+    /** Cloud: the folder of policy files it publishes (models come from models.repository). */
+    policiesDir: Type.String({ default: path.join(PROJECT_ROOT, 'blueprints', 'policies') }),
+    /** Cloud: how often the model cards and policy files are rescanned for new versions. */
+    rescanMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 250 }),
+    /** Edge: the name this node acknowledges under (GET /v1/sync/nodes at the cloud); default host:port. */
+    nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' })),
   }),
   log: Type.Object({
     level: Type.Union(

@@ -16,6 +16,7 @@ import { clientErrorHandler } from './client-errors.ts';
 import type { HttpDeps, RouteOptions } from './deps.ts';
 import { countHttpRequests } from './http-metrics-hook.ts';
 import { sendError } from './http-errors.ts';
+import { registerRateLimit } from './rate-limit.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { v2Routes } from './routes/v2.ts';
 import { visionRoutes } from './routes/vision.ts';
@@ -23,6 +24,8 @@ import { inspectRoutes } from './routes/inspect.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { asrRoutes, MAX_MESSAGE_BYTES as SPEECH_MAX_MESSAGE_BYTES } from './routes/asr.ts';
 import { tierRoutes } from './routes/tier.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { syncRoutes } from './routes/sync.ts';
 import { acceptWebSockets } from './websocket.ts';
 import { SERVER_NAME, SERVER_VERSION } from './routes/v2-server.ts';
 
@@ -78,6 +81,8 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
     done(new EdgeError('EDGE_ERR_SHUTTING_DOWN', 'the node is shutting down', { retryAfterSeconds: SHUTDOWN_RETRY_AFTER_SECONDS }));
   });
   countHttpRequests(app, deps.metrics);
+  // Per-client limit (tasks.rateLimit), before any route so that the task routes get its hook.
+  await registerRateLimit(app, config);
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
@@ -103,6 +108,8 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
   await app.register(asrRoutes, routeOptions);
   await app.register(v2Routes, routeOptions);
   await app.register(tierRoutes, routeOptions);
+  await app.register(jobRoutes, routeOptions);
+  await app.register(syncRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
   return app;
 }

@@ -8,6 +8,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { CameraHub } from '../streams/camera-hub.ts';
 import type { MqttBridgeStats } from '../streams/mqtt-bridge.ts';
+import type { JobService } from '../offload/job-service.ts';
+import type { SyncDeps } from './routes/sync.ts';
 
 export interface HttpDeps {
   repository: ModelRepository;
@@ -20,6 +22,10 @@ export interface HttpDeps {
   dispatch: Dispatcher;
   /** Camera streams: the hub the WebSocket route feeds, and the MQTT bridge's state if it runs. */
   streams: { hub: CameraHub; mqtt?: () => MqttBridgeStats };
+  /** Durable jobs (services/offload), when offload is on: POST /v1/jobs and GET /v1/jobs/{id}. */
+  jobs?: JobService;
+  /** Model and policy sync (services/sync): the cloud's publisher, or the edge's agent; unset: off. */
+  sync?: SyncDeps;
 }
 
 /** Handed to every route plugin. */

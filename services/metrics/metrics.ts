@@ -19,6 +19,21 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
+/** A sync agent's event (services/sync/sync-agent.ts SyncAgentEvent has this shape). */
+export type SyncMetricEvent =
+  | { type: 'applied'; kind: string; name: string; version: number }
+  | { type: 'held'; kind: string; name: string; version: number }
+  | { type: 'rejected'; kind: string; name: string; version: number; code: string }
+  | { type: 'success'; at: number };
+
+/** A durable-jobs event (services/offload: IntakeEvent and WorkerEvent have these shapes). */
+export type JobMetricEvent =
+  | { kind: 'submitted'; task: string }
+  | { kind: 'rejected'; code: string }
+  | { kind: 'unfinished'; count: number }
+  | { kind: 'execution'; task: string }
+  | { kind: 'finished'; task: string; state: 'completed' | 'failed' };
+
 export interface HttpRequestLabels {
   /** The route pattern (e.g. /v2/models/:model/infer), never the raw URL: bounded cardinality. */
   route: string;
@@ -35,6 +50,10 @@ export interface Metrics {
   httpRequestFinished(labels: HttpRequestLabels, seconds: number): void;
   /** One placement decision of this node (the dispatcher reports it; see node.ts). */
   placementDecided(event: PlacementEvent): void;
+  /** What the sync agent did (node.ts forwards its events). */
+  syncEvent(event: SyncMetricEvent): void;
+  /** What job intake and the embedded job workers did (node.ts forwards their events). */
+  jobEvent(event: JobMetricEvent): void;
   /** Unsubscribes from the diagnostics channels. Idempotent. */
   close(): void;
 }
@@ -255,6 +274,36 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }
   };
 
+  // --- Sync (cloud -> edge models and policies) ---------------------------------------------------
+  const syncApplied = new Counter({ name: 'mec_sync_applied_total', help: 'Synced resource versions applied, by kind (model, policy)', labelNames: ['kind'], registers });
+  const syncRejected = new Counter({ name: 'mec_sync_rejected_total', help: 'Synced resource versions rejected (the old one kept serving), by kind and error code', labelNames: ['kind', 'code'], registers });
+  const syncVersion = new Gauge({ name: 'mec_sync_resource_version', help: 'Version of each synced resource this node holds', labelNames: ['kind', 'name'], registers });
+  const syncLastSuccess = new Gauge({ name: 'mec_sync_last_success_timestamp_seconds', help: 'When the edge last completed a sync round with the cloud (Unix seconds)', registers });
+  const onSync = (event: SyncMetricEvent): void => {
+    if (event.type === 'applied' || event.type === 'held') {
+      if (event.type === 'applied') syncApplied.inc({ kind: event.kind });
+      syncVersion.set({ kind: event.kind, name: event.name }, event.version);
+    } else if (event.type === 'rejected') {
+      syncRejected.inc({ kind: event.kind, code: event.code });
+    } else {
+      syncLastSuccess.set(event.at / 1000);
+    }
+  };
+
+  // --- Durable jobs (services/offload) -----------------------------------------------------------
+  const jobsSubmitted = new Counter({ name: 'mec_jobs_submitted_total', help: 'Jobs accepted by POST /v1/jobs (idempotent replays not counted), by task', labelNames: ['task'], registers });
+  const jobsRejected = new Counter({ name: 'mec_jobs_rejected_total', help: 'Job submissions refused, by error code', labelNames: ['code'], registers });
+  const jobsCompleted = new Counter({ name: 'mec_jobs_completed_total', help: 'Jobs finished by this node\'s workers, by task and final state (completed, failed)', labelNames: ['task', 'state'], registers });
+  const jobsExecutions = new Counter({ name: 'mec_jobs_executions_total', help: 'Job runs started by this node\'s workers (more than jobs: retries and re-runs after a worker died)', registers });
+  const jobsUnfinished = new Gauge({ name: 'mec_jobs_unfinished', help: 'Unfinished jobs (waiting, delayed, active) as last counted at intake', registers });
+  const onJob = (event: JobMetricEvent): void => {
+    if (event.kind === 'submitted') jobsSubmitted.inc({ task: event.task });
+    else if (event.kind === 'rejected') jobsRejected.inc({ code: event.code });
+    else if (event.kind === 'unfinished') jobsUnfinished.set(event.count);
+    else if (event.kind === 'execution') jobsExecutions.inc();
+    else jobsCompleted.inc({ task: event.task, state: event.state });
+  };
+
   const subscriptions: [{ subscribe(fn: (message: unknown) => void): void; unsubscribe(fn: (message: unknown) => void): unknown }, (message: unknown) => void][] = [
     [channels.inference, onInference],
     [channels.rejection, onRejection],
@@ -276,6 +325,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       httpSeconds.observe({ route: labels.route, method: labels.method }, seconds);
     },
     placementDecided: onPlacement,
+    jobEvent: onJob,
+    syncEvent: onSync,
     close() {
       if (closed) return;
       closed = true;

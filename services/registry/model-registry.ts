@@ -33,6 +33,14 @@ export interface ModelRegistryOptions {
   queueTimeoutMs: number;
   /** Applied to models whose dim 0 is variable; maxBatchSize 1 = off. */
   batching?: BatchingOptions;
+  /**
+   * After a reload swaps versions, the replaced one keeps answering requests that name it for this
+   * long before it is dropped (load() resolves after that). A task looks the version up, admits and
+   * decodes the image, then infers with that version: without the grace, a request caught by the
+   * swap fails with EDGE_ERR_MODEL_VERSION_NOT_FOUND (bench:reload measured it). Default 1000 ms,
+   * at most queueTimeoutMs; 0 drops the old version at once.
+   */
+  retireGraceMs?: number;
 }
 
 /** What the last scan of the disk found in one folder. */
@@ -55,9 +63,12 @@ interface ModelState {
   reason: string | undefined;
   /** Serialises load/unload of this model. */
   queue: Promise<unknown>;
+  /** The version a reload replaced, answering requests that name it during the grace. */
+  retiring: ServingVersion | undefined;
 }
 
 const CARD_FILE = 'card.json';
+const DEFAULT_RETIRE_GRACE_MS = 1000;
 
 export class ModelRegistry implements ModelRepository {
   readonly #options: ModelRegistryOptions;
@@ -65,6 +76,8 @@ export class ModelRegistry implements ModelRepository {
   #disk = new Map<string, DiskEntry>();
   readonly #models = new Map<string, ModelState>();
   #closing = false;
+  /** Wakes the reload graces in progress (close() ends them). */
+  readonly #graces = new Set<() => void>();
 
   constructor(options: ModelRegistryOptions) {
     this.#options = options;
@@ -110,7 +123,8 @@ export class ModelRegistry implements ModelRepository {
   get(name: string, version?: string): LoadedModel & { version: string } {
     assertModelName(name);
     if (version !== undefined) assertModelVersion(version);
-    const serving = this.#models.get(name)?.serving;
+    const state = this.#models.get(name);
+    const serving = state?.serving;
     if (!serving) {
       if (this.#disk.has(name) || this.#models.has(name)) {
         throw new EdgeError('EDGE_ERR_MODEL_NOT_READY', `model ${name} is not loaded`, { details: { model: name }, retryAfterSeconds: 5 });
@@ -118,6 +132,8 @@ export class ModelRegistry implements ModelRepository {
       throw new EdgeError('EDGE_ERR_MODEL_NOT_FOUND', `no model named ${name}`, { details: { model: name } });
     }
     if (version !== undefined && version !== serving.version) {
+      const retired = state?.retiring;
+      if (retired?.version === version) return { card: retired.card, signature: retired.signature, version: retired.version };
       throw new EdgeError('EDGE_ERR_MODEL_VERSION_NOT_FOUND', `model ${name} serves version ${serving.version}, not ${version}`, {
         details: { model: name, version, serving: serving.version },
       });
@@ -154,6 +170,8 @@ export class ModelRegistry implements ModelRepository {
   /** Stops taking requests and closes the runtime (graceful: drains it; forced: fails its queue). */
   async close(options: { force?: boolean } = {}): Promise<void> {
     this.#closing = true;
+    // Graces end now: the runtime drops every version it holds.
+    for (const wake of this.#graces) wake();
     await this.#runtime.close(options);
   }
 
@@ -175,7 +193,7 @@ export class ModelRegistry implements ModelRepository {
   #state(name: string): ModelState {
     let state = this.#models.get(name);
     if (!state) {
-      state = { serving: undefined, loading: false, reason: undefined, queue: Promise.resolve() };
+      state = { serving: undefined, loading: false, reason: undefined, queue: Promise.resolve(), retiring: undefined };
       this.#models.set(name, state);
     }
     return state;
@@ -230,8 +248,8 @@ export class ModelRegistry implements ModelRepository {
       }
       state.serving = { version: card.version, card, signature };
       state.reason = undefined;
-      // Only now drop the old version; requests already queued on it finish first.
-      if (previous && previous.version !== card.version) await this.#runtime.unload(name, previous.version);
+      // Only now retire the old version; requests already queued on it finish first.
+      if (previous && previous.version !== card.version) await this.#retire(name, state, previous);
     } catch (error) {
       const edge = toEdgeError(error);
       state.reason = state.serving ? `reload failed, still serving ${state.serving.version}: ${edge.message}` : edge.message;
@@ -258,5 +276,24 @@ export class ModelRegistry implements ModelRepository {
     state.serving = undefined; // new requests are refused from here on
     state.reason = 'unloaded';
     await this.#runtime.unload(name, serving.version);
+  }
+
+  /** Lets `previous` answer requests that already name it for the grace, then drops it. */
+  async #retire(name: string, state: ModelState, previous: ServingVersion): Promise<void> {
+    const graceMs = Math.min(this.#options.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, this.#options.queueTimeoutMs);
+    if (graceMs > 0 && !this.#closing) {
+      state.retiring = previous;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.#graces.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, graceMs);
+        this.#graces.add(wake);
+      });
+      state.retiring = undefined;
+    }
+    await this.#runtime.unload(name, previous.version);
   }
 }

@@ -37,6 +37,8 @@ export interface TopologyOptions {
   logLevel?: string;
   /** Extra `mec serve` flags per tier (e.g. ['--no-mqtt'], ['--workers', '1']). */
   mecArgs?: string[];
+  /** Redis for the MEC node's durable jobs (`--redis`, POST /v1/jobs); unset: offload off. */
+  redisUrl?: string;
   cloudArgs?: string[];
   /** A tier process exited while the topology was up. */
   onExit?: (tier: 'mec' | 'cloud', code: number | null, signal: string | null) => void;
@@ -129,7 +131,7 @@ export async function startLocalTopology(options: TopologyOptions = {}): Promise
     const mecToCloud = `http://${host}:${cloudLink.port}`;
     mec = await startTier(
       'mec',
-      ['--role', 'mec', '--port', String(options.mecPort ?? 8080), '--cloud-url', mecToCloud, '--detector', 'nanodet', ...common, ...audit('mec'), ...(options.mecArgs ?? [])],
+      ['--role', 'mec', '--port', String(options.mecPort ?? 8080), '--cloud-url', mecToCloud, '--detector', 'nanodet', ...common, ...audit('mec'), ...(options.redisUrl ? ['--redis', options.redisUrl] : []), ...(options.mecArgs ?? [])],
       options.onExit,
     );
     const mecPort = Number(new URL(mec.url).port);
