@@ -10,6 +10,12 @@
  * Figures: failed requests during the cut (target 0: the edge answers with its local models),
  * requests served at the edge during the cut, seconds until the MEC node sees the cloud again and
  * until placement sends work there again after healing.
+ *
+ * Durable jobs meanwhile (the MEC node runs with offload on, its embedded worker): public detect jobs
+ * go to the cloud queue. Before the cut a batch of them measures the job throughput; during the cut
+ * one job a second is submitted: they must be accepted, wait (no attempt spent, the worker pauses
+ * while the cloud is unreachable), and drain after healing within backlog / throughput + 30 s, none
+ * lost; duplicate executions are counted.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +45,19 @@ interface Sent {
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
+/** A BullMQ prefix of this run's own on the shared Redis. */
+const JOBS_PREFIX = `fault5-${process.pid}-${Date.now()}`;
+/** Jobs that measure the throughput of cloud jobs before the cut. */
+const CALIBRATION_JOBS = 10;
+const JOB_HEADERS = { 'content-type': 'image/jpeg', 'x-data-class': 'public', 'x-tenant': 'line-7' };
+
+interface JobView {
+  id: string;
+  state: string;
+  attempts: number;
+  executions: number;
+  result?: { placement?: { tier?: string } };
+}
 
 describe('fault 5: the mec-cloud link cut under load, then healed', () => {
   let topology: LocalTopology;
@@ -53,7 +72,8 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
       controlPort: 0,
       logLevel: 'error',
       // One inference worker, as in test/e2e/placement.test.ts: a burst is worth spilling to the cloud.
-      mecArgs: ['--no-mqtt', '--workers', '1'],
+      mecArgs: ['--no-mqtt', '--workers', '1', '--jobs-prefix', JOBS_PREFIX],
+      redisUrl: 'redis://127.0.0.1:6379',
     });
     pool = new Pool(topology.urls.mec, { connections: 64 });
   }, 240_000);
@@ -87,8 +107,36 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
     }
   }
 
+  async function submitJob(): Promise<string> {
+    const response = await pool.request({ path: '/v1/jobs?task=detect', method: 'POST', body: DOG, headers: JOB_HEADERS });
+    const body = (await response.body.json()) as { id?: string; error?: { code?: string } };
+    if (response.statusCode !== 202 || !body.id) throw new Error(`job intake answered ${response.statusCode} ${body.error?.code ?? ''}`);
+    return body.id;
+  }
+
+  async function jobOf(id: string): Promise<JobView> {
+    const response = await pool.request({ path: `/v1/jobs/${id}`, method: 'GET', headers: { 'x-tenant': 'line-7' } });
+    return (await response.body.json()) as JobView;
+  }
+
+  /** Waits until every job is completed or failed; resolves with their views and when the last finished. */
+  async function settle(ids: readonly string[], timeoutMs: number): Promise<{ views: JobView[]; at: number }> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      const views = await Promise.all(ids.map(jobOf));
+      if (views.every((view) => view.state === 'completed' || view.state === 'failed') || performance.now() > until) return { views, at: performance.now() };
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
   it('keeps answering edge-servable work at the edge while the link is down, and uses the cloud again after healing', async () => {
     await waitFor(cloudReachable, 'the MEC node to reach the cloud', 60_000);
+    // Job throughput to the cloud, measured before any load: a batch submitted at once, timed to the last.
+    const calibrationStarted = performance.now();
+    const calibration = await Promise.all(Array.from({ length: CALIBRATION_JOBS }, submitJob));
+    const calibrated = await settle(calibration, 120_000);
+    const jobsPerSecond = CALIBRATION_JOBS / ((calibrated.at - calibrationStarted) / 1000);
+    expect(calibrated.views.map((view) => view.state)).toEqual(calibration.map(() => 'completed'));
     const sent: Promise<Sent>[] = [];
     let stop = false;
     // Open loop: request i at start + i / RATE, whatever the answers.
@@ -109,14 +157,18 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
     const cutAt = performance.now();
     await topology.links.set('mec-cloud', { mode: 'down' });
 
-    // ==== JOB BACKLOG (to be added by the lead, with services/offload): during the cut, POST
-    // /v1/jobs?task=detect N jobs here; they must wait (not fail, not spend their retries) and
-    // drain after healing within backlog / throughput + 30 s. Record: jobs accepted during the
-    // cut, jobs lost (target 0), duplicates, seconds to drain after healing. ====
-
-    await new Promise((resolve) => setTimeout(resolve, CUT_S * 1000));
+    // A durable backlog builds up meanwhile: one public detect job a second, all for the cloud.
+    const backlog: string[] = [];
+    const refusedJobs: string[] = [];
+    while (performance.now() - cutAt < CUT_S * 1000) {
+      await submitJob().then((id) => backlog.push(id), (error: Error) => refusedJobs.push(error.message));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const atHeal = await Promise.all(backlog.map(jobOf));
     const healAt = performance.now();
     await topology.links.set('mec-cloud', { mode: 'up' });
+    const drainBoundS = backlog.length / jobsPerSecond + 30;
+    const drained = settle(backlog, (drainBoundS + 60) * 1000);
 
     let seenAgainAt = Number.NaN;
     let cloudAgainAt = Number.NaN;
@@ -133,6 +185,10 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
     stop = true;
     await load;
     const answers = await Promise.all(sent);
+    const { views: jobs, at: drainedAt } = await drained;
+    const drainS = (drainedAt - healAt) / 1000;
+    const completedJobs = jobs.filter((job) => job.state === 'completed');
+    const duplicateRuns = jobs.reduce((total, job) => total + Math.max(0, job.executions - 1), 0);
 
     const before = answers.filter((answer) => answer.at < cutAt);
     const during = answers.filter((answer) => answer.at >= cutAt && answer.at < healAt);
@@ -156,6 +212,11 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
         met: !Number.isNaN(cloudAgainS) || cloudBefore < 3,
       },
       { name: 'failed requests after healing', value: `${after.filter((answer) => answer.status !== 200).length} of ${after.length}`, target: '0', met: after.every((answer) => answer.status === 200) },
+      { name: 'jobs accepted during the cut (202)', value: `${backlog.length}, ${refusedJobs.length} refused`, target: 'all', met: refusedJobs.length === 0 },
+      { name: 'jobs that ran or spent an attempt during the cut', value: String(atHeal.filter((job) => job.state !== 'waiting' || job.attempts > 0).length), target: '0', met: atHeal.every((job) => job.state === 'waiting' && job.attempts === 0) },
+      { name: 'accepted jobs lost', value: String(backlog.length - completedJobs.length), target: '0', met: completedJobs.length === backlog.length },
+      { name: 'backlog drained after healing', value: `${round2(drainS)} s (${backlog.length} jobs, ${round2(jobsPerSecond)} jobs/s before the cut)`, target: `<= ${round2(drainBoundS)} s`, met: drainS <= drainBoundS },
+      { name: 'duplicate job executions', value: String(duplicateRuns), target: 'counted', met: true },
     ]);
 
     expect(during.length).toBeGreaterThan(CUT_S * RATE * 0.8);
@@ -165,6 +226,11 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
     expect(Number.isNaN(seenAgainS)).toBe(false);
     expect(before.every((answer) => answer.status === 200)).toBe(true);
     expect(after.every((answer) => answer.status === 200)).toBe(true);
+    expect(refusedJobs).toEqual([]);
+    expect(atHeal.filter((job) => job.state !== 'waiting' || job.attempts > 0)).toEqual([]);
+    expect(completedJobs.length).toBe(backlog.length);
+    expect(completedJobs.every((job) => job.result?.placement?.tier === 'cloud')).toBe(true);
+    expect(drainS).toBeLessThanOrEqual(drainBoundS);
     // Placement returns to the cloud once it is seen again, if it used it regularly before the cut.
     if (cloudBefore >= 3) expect(Number.isNaN(cloudAgainS)).toBe(false);
   });
