@@ -14,6 +14,7 @@ import { registerLinkCommands } from './link.ts';
 import { registerUpCommand } from './up.ts';
 import { registerDeviceCommands } from './device.ts';
 import { registerWorkerCommand } from './worker.ts';
+import { registerBlueprintCommands } from './blueprint.ts';
 import { integer } from './option-parsers.ts';
 
 async function readConfigFile(file: string): Promise<ConfigInput> {
@@ -136,6 +137,7 @@ registerLinkCommands(program);
 registerUpCommand(program);
 registerDeviceCommands(program);
 registerWorkerCommand(program);
+registerBlueprintCommands(program);
 
 try {
   await program.parseAsync(process.argv);

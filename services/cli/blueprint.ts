@@ -1,0 +1,72 @@
+/**
+ * `mec blueprint validate FILE...`: checks blueprints (services/blueprint/load-blueprint.ts) and
+ * prints one line per valid file, or every problem as FILE:LINE: /path: message (hint).
+ * Exit codes: 0 all valid, 1 a blueprint is invalid, 2 usage error or a file that cannot be read.
+ */
+import { Option, type Command } from 'commander';
+import { EdgeError } from '../core/errors.ts';
+import { checkBlueprintFile, formatProblem, type BlueprintSummary } from '../blueprint/load-blueprint.ts';
+
+export const EXIT_VALID = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+export function describeSummary(summary: BlueprintSummary): string {
+  return `${plural(summary.tiers, 'tier')}, ${plural(summary.nodes, 'node')}, ${plural(summary.devices, 'device kind')}, ${plural(summary.models, 'model')}, ${plural(summary.cameras, 'camera')}, policy ${summary.policy}`;
+}
+
+/** Validates each file in turn; returns the exit code (the worst over all files). */
+export async function validateFiles(files: readonly string[], options: { repository?: string }, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  let code = EXIT_VALID;
+  for (const file of files) {
+    try {
+      const check = await checkBlueprintFile(file, options.repository === undefined ? {} : { repository: options.repository });
+      if (check.summary !== undefined) {
+        out(`${file}: valid (${describeSummary(check.summary)})`);
+      } else {
+        for (const problem of check.problems) out(formatProblem(file, problem));
+        err(`${file}: invalid (${plural(check.problems.length, 'problem')})`);
+        code = Math.max(code, EXIT_INVALID);
+      }
+    } catch (error) {
+      if (error instanceof EdgeError && error.details?.unreadable === true) {
+        err(`${file}: ${error.message}`);
+        code = EXIT_USAGE;
+      } else {
+        throw error;
+      }
+    }
+  }
+  return code;
+}
+
+export function registerBlueprintCommands(program: Command): void {
+  const blueprint = program.command('blueprint').description('blueprints: one file describing a whole stack (blueprints/README.md)');
+  blueprint
+    .command('validate')
+    .description('check blueprint files against the schema, the model repository and the placement policy; print every problem with its line')
+    .argument('[files...]', 'blueprint YAML files')
+    .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
+    .addHelpText('after', '\nExit codes: 0 all valid, 1 a blueprint is invalid, 2 usage error or unreadable file.\nOutput: FILE: valid (...), or FILE:LINE: /path: message (hint) per problem.')
+    // Usage errors (unknown option) exit 2, as documented, not commander's 1.
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+    })
+    .action(async (files: string[], options: { repository?: string }) => {
+      if (files.length === 0) {
+        process.stderr.write('mec blueprint validate: give at least one blueprint file (e.g. blueprints/field-speech.yaml)\n');
+        process.exit(EXIT_USAGE);
+      }
+      const code = await validateFiles(
+        files,
+        options,
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      );
+      process.exitCode = code;
+    });
+}
