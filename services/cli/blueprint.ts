@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { EdgeError } from '../core/errors.ts';
 import { checkBlueprintFile, formatProblem, type BlueprintSummary } from '../blueprint/load-blueprint.ts';
+import { renderBlueprintFile } from './blueprint-render.ts';
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -68,5 +69,26 @@ export function registerBlueprintCommands(program: Command): void {
         (line) => process.stderr.write(`${line}\n`),
       );
       process.exitCode = code;
+    });
+  blueprint
+    .command('render')
+    .description('render a blueprint as deployment manifests (validated first): --target kubernetes writes one YAML file per object')
+    .argument('<file>', 'blueprint YAML file')
+    .addOption(new Option('--target <target>', 'what to render for').choices(['kubernetes']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'folder the manifests are written to (files an earlier render wrote there and this one does not are removed)')
+    .option('--image <image>', 'container image of the mec nodes (default: ghcr.io/mec-inference/mec:0.1.0)')
+    .addOption(new Option('--layout <layout>', 'one file per object or per kind').choices(['object', 'kind']).default('object'))
+    .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
+    .addHelpText('after', '\nExit codes: 0 rendered, 1 the blueprint is invalid (its problems are printed as by validate), 2 usage error or unreadable file.')
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+    })
+    .action(async (file: string, options: { out: string; image?: string; layout: 'object' | 'kind'; repository?: string }) => {
+      process.exitCode = await renderBlueprintFile(
+        file,
+        options,
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      );
     });
 }
