@@ -7,6 +7,8 @@ import { Option, type Command } from 'commander';
 import { EdgeError } from '../core/errors.ts';
 import { checkBlueprintFile, formatProblem, type BlueprintSummary } from '../blueprint/load-blueprint.ts';
 import { renderBlueprintFile } from './blueprint-render.ts';
+import { blueprintDown, blueprintUp, DEFAULT_STATE_DIR, type BlueprintUpOptions } from './blueprint-up.ts';
+import { port } from './option-parsers.ts';
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -86,6 +88,52 @@ export function registerBlueprintCommands(program: Command): void {
     .action(async (file: string, options: { out: string; image?: string; layout: 'object' | 'kind'; repository?: string }) => {
       process.exitCode = await renderBlueprintFile(
         file,
+        options,
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      );
+    });
+  blueprint
+    .command('up')
+    .description("run a blueprint's topology on this machine (its first MEC node, its cloud tier if any, emulated links); stays in the foreground")
+    .argument('<file>', 'blueprint YAML file')
+    .option('--host <host>', 'address every part binds', '127.0.0.1')
+    .option('--mec-port <port>', 'the MEC node (0: any free port)', port('--mec-port'), 8080)
+    .option('--cloud-port <port>', 'the cloud node', port('--cloud-port'), 8090)
+    .option('--device-link-port <port>', 'the device-mec link', port('--device-link-port'), 8081)
+    .option('--cloud-link-port <port>', 'the mec-cloud link', port('--cloud-link-port'), 8091)
+    .option('--control-port <port>', 'the link control API that `mec link` uses', port('--control-port'), 8079)
+    .option('--redis <url>', 'Redis for the blueprint\'s durable jobs (default: redis://127.0.0.1:6379)')
+    .option('--jobs-prefix <prefix>', 'BullMQ key prefix of the jobs (default: the node\'s)')
+    .option('--mqtt <url>', 'MQTT broker of nodes with mqtt.enabled (default: mqtt://127.0.0.1:1883)')
+    .option('--audit-dir <dir>', 'where the nodes write their audit logs (default: none)')
+    .option('--log-level <level>', 'the nodes\' log level', 'warn')
+    .option('--state-dir <dir>', 'where the running blueprint is recorded (<name>.json)', DEFAULT_STATE_DIR)
+    .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
+    .addHelpText('after', '\nExit codes: 1 the blueprint is invalid (problems printed as by validate) or already running, 2 usage error or unreadable file; once up, 0 after SIGINT/SIGTERM (mec blueprint down), 1 when a tier died.')
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+    })
+    .action(async (file: string, options: BlueprintUpOptions) => {
+      process.exitCode = await blueprintUp(
+        file,
+        options,
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      );
+    });
+  blueprint
+    .command('down')
+    .description('stop a blueprint that `mec blueprint up` runs: SIGTERM, wait (10 s, then SIGKILL), remove its state file')
+    .argument('[name]', 'the blueprint\'s metadata.name (default: the only one running)')
+    .option('--state-dir <dir>', 'where running blueprints are recorded', DEFAULT_STATE_DIR)
+    .addHelpText('after', '\nExit codes: 0 stopped, 1 nothing (or not that one) running, 2 several running and no NAME given.')
+    .exitOverride((error) => {
+      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+    })
+    .action(async (name: string | undefined, options: { stateDir: string }) => {
+      process.exitCode = await blueprintDown(
+        name,
         options,
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),

@@ -40,24 +40,29 @@ export interface TopologyOptions {
   /** Redis for the MEC node's durable jobs (`--redis`, POST /v1/jobs); unset: offload off. */
   redisUrl?: string;
   cloudArgs?: string[];
+  /** false: no cloud process and no mec-cloud link; the MEC node then has no --cloud-url (default true). */
+  cloud?: boolean;
+  /** The MEC node's --detector; null: none (a node that serves no detect); unset: nanodet. */
+  mecDetector?: string | null;
   /** A tier process exited while the topology was up. */
   onExit?: (tier: 'mec' | 'cloud', code: number | null, signal: string | null) => void;
 }
 
 export interface TopologyUrls {
   mec: string;
-  cloud: string;
+  /** Unset when the topology has no cloud tier (cloud: false), as are mecToCloud and pids.cloud. */
+  cloud?: string;
   /** What a device uses: the MEC node behind the device-mec link. */
   deviceToMec: string;
   /** What the MEC node uses: the cloud behind the mec-cloud link. */
-  mecToCloud: string;
+  mecToCloud?: string;
   control: string;
 }
 
 export interface LocalTopology {
   urls: TopologyUrls;
   links: LinkSet;
-  pids: { mec: number; cloud: number };
+  pids: { mec: number; cloud?: number };
   /** Idempotent: the device-side link first, the cloud last. */
   close(): Promise<void>;
 }
@@ -125,13 +130,17 @@ export async function startLocalTopology(options: TopologyOptions = {}): Promise
   let control: LinkControl | undefined;
   try {
     // The cloud serves the large detector; camera streams are the MEC node's (no MQTT there).
-    cloud = await startTier('cloud', ['--role', 'cloud', '--port', String(options.cloudPort ?? 8090), '--no-mqtt', ...common, ...audit('cloud'), ...(options.cloudArgs ?? [])], options.onExit);
-    const cloudPort = Number(new URL(cloud.url).port);
-    const cloudLink = await addLink('mec-cloud', options.cloudLinkPort ?? 8091, cloudPort);
-    const mecToCloud = `http://${host}:${cloudLink.port}`;
+    let mecToCloud: string | undefined;
+    if (options.cloud !== false) {
+      cloud = await startTier('cloud', ['--role', 'cloud', '--port', String(options.cloudPort ?? 8090), '--no-mqtt', ...common, ...audit('cloud'), ...(options.cloudArgs ?? [])], options.onExit);
+      const cloudPort = Number(new URL(cloud.url).port);
+      const cloudLink = await addLink('mec-cloud', options.cloudLinkPort ?? 8091, cloudPort);
+      mecToCloud = `http://${host}:${cloudLink.port}`;
+    }
+    const detector = options.mecDetector === undefined ? 'nanodet' : options.mecDetector;
     mec = await startTier(
       'mec',
-      ['--role', 'mec', '--port', String(options.mecPort ?? 8080), '--cloud-url', mecToCloud, '--detector', 'nanodet', ...common, ...audit('mec'), ...(options.redisUrl ? ['--redis', options.redisUrl] : []), ...(options.mecArgs ?? [])],
+      ['--role', 'mec', '--port', String(options.mecPort ?? 8080), ...(mecToCloud ? ['--cloud-url', mecToCloud] : []), ...(detector === null ? [] : ['--detector', detector]), ...common, ...audit('mec'), ...(options.redisUrl ? ['--redis', options.redisUrl] : []), ...(options.mecArgs ?? [])],
       options.onExit,
     );
     const mecPort = Number(new URL(mec.url).port);
@@ -141,9 +150,9 @@ export async function startLocalTopology(options: TopologyOptions = {}): Promise
     const linkControl = control;
     let closed: Promise<void> | undefined;
     return {
-      urls: { mec: mec.url, cloud: cloud.url, deviceToMec: `http://${host}:${deviceLink.port}`, mecToCloud, control: linkControl.url },
+      urls: { mec: mec.url, ...(cloud ? { cloud: cloud.url } : {}), deviceToMec: `http://${host}:${deviceLink.port}`, ...(mecToCloud ? { mecToCloud } : {}), control: linkControl.url },
       links,
-      pids: { mec: mec.child.pid!, cloud: cloud.child.pid! },
+      pids: { mec: mec.child.pid!, ...(cloud ? { cloud: cloud.child.pid! } : {}) },
       close() {
         closed ??= (async () => {
           await linkControl.close();
