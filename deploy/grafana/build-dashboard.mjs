@@ -1,14 +1,16 @@
 /**
  * Builds deploy/grafana/mec-overview.json: run `node deploy/grafana/build-dashboard.mjs` after an edit
  * here, never edit the JSON by hand (the grid positions are computed; test/deploy/grafana.test.ts
- * fails when the JSON and this file disagree). Every query takes the job/tier/pod variables.
+ * fails when the JSON and this file disagree). Every query takes the job/node_tier/pod variables
+ * (node_tier: the scrape config's label for the tier of the node that exported the series; a
+ * metric's own `tier`, as on the placement metrics, is the tier that served and stays `tier`).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export function buildDashboard() {
   const DS = { type: 'prometheus', uid: '${datasource}' };
-  const S = 'job=~"$job", tier=~"$tier", pod=~"$pod"';
+  const S = 'job=~"$job", node_tier=~"$node_tier", pod=~"$pod"';
   const R = '[$__rate_interval]';
   const panels = [];
   let id = 0;
@@ -42,14 +44,14 @@ export function buildDashboard() {
   const q = (quantile, metric, by, filter = '') => `histogram_quantile(${quantile}, sum by (le, ${by}) (rate(${metric}_bucket{${S}${filter}}${R})))`;
 
   row('Placement');
-  panel('Decisions per tier and reason', 'Which tier served each request and why (lowest-latency, spill-over, only-eligible, pinned, fallback); tier "none" means rejected. exported_tier is the metric\'s own tier label (Prometheus renames it because the scrape config adds the pod\'s tier).',
-    [[`sum by (exported_tier, reason) (rate(mec_placement_decisions_total{${S}}${R}))`, '{{exported_tier}} / {{reason}}']], { unit: 'reqps' });
+  panel('Decisions per tier and reason', 'Which tier served each request and why (lowest-latency, spill-over, only-eligible, pinned, fallback); tier "none" means rejected. tier is the tier that served; node_tier is the tier of the node that decided.',
+    [[`sum by (tier, reason) (rate(mec_placement_decisions_total{${S}}${R}))`, '{{tier}} / {{reason}}']], { unit: 'reqps' });
   panel('Decisions per data class', 'Where each data class went: restricted data must stay at the edge.',
-    [[`sum by (data_class, exported_tier) (rate(mec_placement_decisions_total{${S}}${R}))`, '{{data_class}} -> {{exported_tier}}']], { unit: 'reqps' });
+    [[`sum by (data_class, tier) (rate(mec_placement_decisions_total{${S}}${R}))`, '{{data_class}} -> {{tier}}']], { unit: 'reqps' });
   panel('Rejections by code', 'Requests no tier could take, by error code (see docs/errors.md).',
     [[`sum by (task, code) (rate(mec_placement_rejections_total{${S}}${R}))`, '{{task}} {{code}}']], { unit: 'reqps' });
   panel('Predicted vs actual latency (p50, p99)', 'The cost model\'s prediction against the measured latency, per tier: lines far apart mean the estimators are off.',
-    [[q(0.5, 'mec_placement_latency_seconds', 'exported_tier, kind'), 'p50 {{exported_tier}} {{kind}}'], [q(0.99, 'mec_placement_latency_seconds', 'exported_tier, kind'), 'p99 {{exported_tier}} {{kind}}']], { unit: 's', w: 12 });
+    [[q(0.5, 'mec_placement_latency_seconds', 'tier, kind'), 'p50 {{tier}} {{kind}}'], [q(0.99, 'mec_placement_latency_seconds', 'tier, kind'), 'p99 {{tier}} {{kind}}']], { unit: 's', w: 12 });
   panel('Joint inference: upload ratio', 'Windowed: hard examples sent to a farther tier over answers looked at; "since start" is the node\'s own uploadCloudRatio gauge.',
     [[`sum by (task) (rate(mec_joint_inference_uploads_total{${S}}${R})) / sum by (task) (rate(mec_joint_inference_total{${S}}${R}))`, '{{task}} (window)'],
      [`avg by (task) (mec_joint_inference_upload_ratio{${S}})`, '{{task}} (since start)'],
@@ -127,8 +129,8 @@ export function buildDashboard() {
     templating: { list: [
       { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0, includeAll: false, multi: false, options: [], refresh: 1, regex: '' },
       qv('job', 'job', 'label_values(mec_http_requests_in_flight, job)'),
-      qv('tier', 'tier', 'label_values(mec_http_requests_in_flight{job=~"$job"}, tier)'),
-      qv('pod', 'pod', 'label_values(mec_http_requests_in_flight{job=~"$job", tier=~"$tier"}, pod)'),
+      qv('node_tier', 'node tier', 'label_values(mec_http_requests_in_flight{job=~"$job"}, node_tier)'),
+      qv('pod', 'pod', 'label_values(mec_http_requests_in_flight{job=~"$job", node_tier=~"$node_tier"}, pod)'),
     ] },
     panels,
   };

@@ -477,7 +477,7 @@ function mosquitto(ns: string, node: NodeSpec, placement: EdgePlacement): Manife
   return [configMap(ns, name, { 'mosquitto.conf': mosquittoConf() }, 'mosquitto'), claim, deployment, service(ns, name, labels, [{ name: 'mqtt', port: MQTT_PORT }])];
 }
 
-/** Scrapes every node pod of the namespace (each cloud replica too) at its /metrics. */
+/** Scrapes every node pod of the namespace (each cloud replica too) at its /metrics; target labels node_tier, node, pod. */
 function prometheusConfig(ns: string): string {
   const config = {
     global: { scrape_interval: '15s' },
@@ -490,7 +490,9 @@ function prometheusConfig(ns: string): string {
           { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' },
           { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'], action: 'keep', regex: 'node' },
           { source_labels: ['__address__', '__meta_kubernetes_pod_annotation_prometheus_io_port'], action: 'replace', regex: '([^:]+)(?::\\d+)?;(\\d+)', replacement: '$1:$2', target_label: '__address__' },
-          { source_labels: ['__meta_kubernetes_pod_label_mec_io_tier'], target_label: 'tier' },
+          // node_tier, not tier: the placement metrics have a `tier` of their own (the tier that served),
+          // which a `tier` target label would rename to exported_tier.
+          { source_labels: ['__meta_kubernetes_pod_label_mec_io_tier'], target_label: 'node_tier' },
           { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'], target_label: 'node' },
           { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
         ],

@@ -1,8 +1,9 @@
 /**
  * The dashboard's PromQL run by a real Prometheus that scrapes a real node (1 s scrapes, the target
- * labels of the rendered ConfigMap: tier, node, pod): every query must parse and execute, the
+ * labels of the rendered ConfigMap: node_tier, node, pod): every query must parse and execute, the
  * panels fed by inspection traffic must show data, and the placement metrics' own `tier` label
- * must arrive as exported_tier (Prometheus' honor_labels: false rename, which the dashboard relies on).
+ * must arrive unrenamed next to node_tier. A second job scrapes the same node with a target label
+ * `tier`, as the ConfigMap once did, to show the exported_tier rename that node_tier avoids.
  * Needs the `prometheus` binary (Debian: apt-get install -y --no-install-recommends prometheus;
  * .ci/run installs it); without it the test fails and says so, since nothing else can tell whether
  * the queries parse.
@@ -22,8 +23,8 @@ interface Panel { title: string; targets?: { expr: string }[] }
 const dashboard = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'deploy', 'grafana', 'mec-overview.json'), 'utf8')) as { panels: Panel[] };
 const image = readFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'inspect', 'metal-hole.jpg'));
 
-/** What Grafana substitutes: "All" of a variable is .*, $__rate_interval is at least 4 scrape intervals. */
-const substitute = (expr: string): string => expr.replaceAll('$__rate_interval', '5s').replace(/\$(job|tier|pod)\b/g, '.*');
+/** What Grafana substitutes: "All" of a variable is .*, $__rate_interval is at least 4 scrape intervals; job is the one like the ConfigMap's. */
+const substitute = (expr: string): string => expr.replaceAll('$__rate_interval', '5s').replaceAll('$job', 'mec-nodes').replace(/\$(node_tier|pod)\b/g, '.*');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,17 +76,21 @@ describe('grafana dashboard on a real Prometheus', () => {
         '  - job_name: mec-nodes',
         '    static_configs:',
         `      - targets: ['${new URL(nodeUrl).host}']`,
+        '        labels: {node_tier: site-a, node: node-a, pod: pod-a}',
+        '  - job_name: colliding-tier',
+        '    static_configs:',
+        `      - targets: ['${new URL(nodeUrl).host}']`,
         '        labels: {tier: site-a, node: node-a, pod: pod-a}',
         '',
       ].join('\n'),
     );
     prometheus = spawn('prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-    // Ready when a rate over the node's own HTTP counter has two scrapes to work with.
+    // Ready when a rate over the node's own HTTP counter has two scrapes to work with, in both jobs.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const ready = await query('sum(rate(mec_http_requests_total[5s]))').catch(() => undefined);
-      if ((ready?.data?.result.length ?? 0) > 0) break;
-      if (Date.now() > deadline) throw new Error('Prometheus saw no rate of mec_http_requests_total within 30 s');
+      const ready = await query('sum by (job) (rate(mec_http_requests_total[5s]))').catch(() => undefined);
+      if ((ready?.data?.result.length ?? 0) === 2) break;
+      if (Date.now() > deadline) throw new Error('Prometheus saw no rate of mec_http_requests_total in both jobs within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   });
@@ -122,16 +127,23 @@ describe('grafana dashboard on a real Prometheus', () => {
     expect(results.get('Frame to result p99')).toBe(0);
   });
 
-  it('sees the served tier as exported_tier next to the pod\'s tier, as the placement panels assume', async () => {
-    const answer = await query('mec_placement_decisions_total');
+  it('sees the served tier as tier next to the node\'s node_tier, as the placement panels assume', async () => {
+    const answer = await query('mec_placement_decisions_total{job="mec-nodes"}');
+    expect(answer.status).toBe('success');
+    const series = answer.data!.result.map((result) => [result.metric.tier, result.metric.node_tier, result.metric.task, Object.keys(result.metric).filter((label) => label.startsWith('exported_'))]);
+    expect(series).toEqual([['mec', 'site-a', 'inspect', []]]);
+  });
+
+  it('BAD CALL - a target label named tier renames the metric\'s own to exported_tier (why the ConfigMap says node_tier)', async () => {
+    const answer = await query('mec_placement_decisions_total{job="colliding-tier"}');
     expect(answer.status).toBe('success');
     const series = answer.data!.result.map((result) => [result.metric.tier, result.metric.exported_tier, result.metric.task]);
     expect(series).toEqual([['site-a', 'mec', 'inspect']]);
   });
 
   it('answers the variables\' label_values queries', async () => {
-    for (const [label, value] of [['job', 'mec-nodes'], ['tier', 'site-a'], ['pod', 'pod-a']] as const) {
-      const response = await fetch(`${api}/api/v1/label/${label}/values?match[]=mec_http_requests_in_flight`);
+    for (const [label, value] of [['job', 'mec-nodes'], ['node_tier', 'site-a'], ['pod', 'pod-a']] as const) {
+      const response = await fetch(`${api}/api/v1/label/${label}/values?match[]=${encodeURIComponent('mec_http_requests_in_flight{job="mec-nodes"}')}`);
       const body = (await response.json()) as { status: string; data: string[] };
       expect([body.status, body.data]).toEqual(['success', [value]]);
     }

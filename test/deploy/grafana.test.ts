@@ -45,7 +45,7 @@ function scrapeLabelsFromManifests(): string[] {
     const configMap = parseYaml(readFileSync(file, 'utf8')) as { data: Record<string, string> };
     const prometheus = parseYaml(configMap.data['prometheus.yml']!) as { scrape_configs: { honor_labels?: boolean; relabel_configs?: { target_label?: string }[] }[] };
     for (const scrape of prometheus.scrape_configs) {
-      // The exported_<label> rule of the checker holds only with Prometheus' default honor_labels: false.
+      // honor_labels: true would let a series' own label silently win over a target label; the checker assumes the default.
       expect(scrape.honor_labels ?? false).toBe(false);
       for (const relabel of scrape.relabel_configs ?? []) {
         if (relabel.target_label !== undefined && !relabel.target_label.startsWith('__')) labels.add(relabel.target_label);
@@ -98,6 +98,8 @@ describe('grafana dashboard', () => {
     const variables = Object.fromEntries(dashboard.templating.list.map((variable) => [variable.name, variable]));
     expect(variables.datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
     expect(variables.job?.type).toBe('query');
+    expect(variables.node_tier?.type).toBe('query');
+    expect(variables.tier).toBeUndefined();
     expect(variables.pod?.type).toBe('query');
 
     const ids = dashboard.panels.map((panel) => panel.id);
@@ -129,20 +131,29 @@ describe('grafana dashboard', () => {
       for (const target of panel.targets!) {
         expect(typeof target.expr).toBe('string');
         expect(target.expr.length).toBeGreaterThan(0);
-        // Every query follows the job/tier/pod variables, so the dashboard narrows as a whole.
+        // Every query follows the job/node_tier/pod variables, so the dashboard narrows as a whole.
         expect(target.expr).toContain('job=~"$job"');
+        expect(target.expr).toContain('node_tier=~"$node_tier"');
         expect(target.expr).toContain('pod=~"$pod"');
+        expect(target.expr).not.toContain('exported_');
       }
     }
     expect(dashboard.panels.filter((panel) => panel.type !== 'row').length).toBe(29);
   });
 
   it('names only metrics and labels that a real node exports', () => {
-    expect(scrapeLabels).toEqual(['instance', 'job', 'node', 'pod', 'tier']);
+    expect(scrapeLabels).toEqual(['instance', 'job', 'node', 'node_tier', 'pod']);
+    // No family, on the dashboard or not, has a label a scrape label would rename to exported_<label>.
+    const collisions = [...exported].flatMap(([name, family]) => family.labels.filter((label) => scrapeLabels.includes(label)).map((label) => `${name}.${label}`));
+    expect(collisions).toEqual([]);
+    expect(exported.get('mec_placement_decisions_total')?.labels).toContain('tier');
     const queries = queriesOf(dashboard);
     expect(queries.length).toBe(41);
     const problems = queries.flatMap((query) => checkQuery(query, exported, scrapeLabels));
     expect(problems).toEqual([]);
+    // The placement panels group by the metrics' own tier (the tier that served), which the scrape config leaves alone.
+    const placementGroupings = queries.filter((query) => query.includes('mec_placement_')).map((query) => parseQuery(query).groupingLabels);
+    expect(placementGroupings.filter((labels) => labels.includes('tier')).length).toBe(4);
 
     // The rows answer the questions of the brief: each of these families is on the dashboard.
     const familyOf = (written: string): string => (exported.has(written) ? written : written.replace(/_(bucket|sum|count)$/, ''));
@@ -163,13 +174,13 @@ describe('grafana dashboard', () => {
 
   it('reads metric names and grouping labels out of a query', () => {
     const parsed = parseQuery(
-      'histogram_quantile(0.99, sum by (le, exported_tier, kind) (rate(mec_placement_latency_seconds_bucket{job=~"$job", kind="predicted"}[$__rate_interval]))) / on (pod) group_left () max(mec_runtime_workers offset 5m) > bool 1e3',
+      'histogram_quantile(0.99, sum by (le, tier, kind) (rate(mec_placement_latency_seconds_bucket{job=~"$job", kind="predicted"}[$__rate_interval]))) / on (pod) group_left () max(mec_runtime_workers offset 5m) > bool 1e3',
     );
     expect(parsed.metrics.map((use) => [use.written, use.matcherLabels])).toEqual([
       ['mec_placement_latency_seconds_bucket', ['job', 'kind']],
       ['mec_runtime_workers', []],
     ]);
-    expect(parsed.groupingLabels).toEqual(['le', 'exported_tier', 'kind', 'pod']);
+    expect(parsed.groupingLabels).toEqual(['le', 'tier', 'kind', 'pod']);
   });
 
   it('BAD CALL - a dashboard expr naming an unknown metric is caught', () => {
@@ -188,17 +199,43 @@ describe('grafana dashboard', () => {
     expect(checkQuery('sum by (camera) (rate(mec_jobs_submitted_total[5m]))', exported, scrapeLabels)).toHaveLength(1);
     // Two families combined: the label must exist on both.
     expect(checkQuery('sum by (task) (rate(mec_jobs_executions_total[5m])) / sum by (task) (rate(mec_jobs_completed_total[5m]))', exported, scrapeLabels)).toHaveLength(2);
-    // exported_<label> exists only where the metric's own label collides with a scrape label.
+    // exported_<label> exists only where a scrape label collides with the metric's own, and none does.
     expect(checkQuery('sum by (exported_task) (rate(mec_jobs_submitted_total[5m]))', exported, scrapeLabels)).toHaveLength(1);
   });
 
-  it('BAD CALL - histogram suffixes on a non-histogram, a bare histogram, le without buckets and a colliding tier are caught', () => {
+  it('BAD CALL - exported_tier, the old workaround for a colliding scrape label, is caught in a grouping and a matcher', () => {
+    expect(checkQuery('sum by (exported_tier, reason) (rate(mec_placement_decisions_total[5m]))', exported, scrapeLabels)).toEqual([
+      'grouping label "exported_tier" exists only where a scrape label collides with a metric\'s own; use the metric\'s own label name (in: sum by (exported_tier, reason) (rate(mec_placement_decisions_total[5m])))',
+    ]);
+    expect(checkQuery('mec_placement_decisions_total{exported_tier="mec"}', exported, scrapeLabels)).toHaveLength(1);
+    // The same queries with the metric's own name pass.
+    expect(checkQuery('sum by (tier, reason) (rate(mec_placement_decisions_total[5m]))', exported, scrapeLabels)).toEqual([]);
+    expect(checkQuery('mec_placement_decisions_total{tier="mec"}', exported, scrapeLabels)).toEqual([]);
+
+    const broken: Dashboard = structuredClone(dashboard);
+    const panel = broken.panels.find((candidate) => candidate.title === 'Decisions per tier and reason')!;
+    panel.targets![0]!.expr = panel.targets![0]!.expr.replace('sum by (tier, reason)', 'sum by (exported_tier, reason)');
+    const problems = queriesOf(broken).flatMap((query) => checkQuery(query, exported, scrapeLabels));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^grouping label "exported_tier" exists only where/);
+  });
+
+  it('BAD CALL - a scrape config whose target label `tier` collides with the placement metrics\' own is caught', () => {
+    // The ConfigMap as it was before node_tier: every use of a metric with its own `tier` is reported.
+    const colliding = [...scrapeLabels, 'tier'];
+    const problems = queriesOf(dashboard).flatMap((query) => checkQuery(query, exported, colliding));
+    expect(problems).toHaveLength(4);
+    for (const problem of problems) expect(problem).toMatch(/^mec_placement_(decisions_total|latency_seconds_bucket)'s own label "tier" collides with the scrape label "tier"/);
+  });
+
+  it('BAD CALL - histogram suffixes on a non-histogram, a bare histogram, le without buckets and tier on a metric without it are caught', () => {
     expect(checkQuery('mec_jobs_unfinished_count', exported, scrapeLabels)).toEqual(['unknown metric mec_jobs_unfinished_count (in: mec_jobs_unfinished_count)']);
     expect(checkQuery('rate(mec_request_phase_seconds[5m])', exported, scrapeLabels)[0]).toMatch(/is a histogram/);
     expect(checkQuery('sum by (le) (rate(mec_request_phase_seconds_sum[5m]))', exported, scrapeLabels)[0]).toMatch(/^by \(le\) without a histogram _bucket/);
     expect(checkQuery('mec_request_phase_seconds_count{le="1"}', exported, scrapeLabels)).toHaveLength(1);
-    // The pod's tier (scrape label) would silently replace the tier that served the request.
-    expect(checkQuery('sum by (tier) (rate(mec_placement_decisions_total[5m]))', exported, scrapeLabels)[0]).toMatch(/groups by the scraped target's tier; the metric's own is exported_tier/);
+    // node_tier is a scrape label, on every series; `tier` is a label of the placement metrics only.
+    expect(checkQuery('sum by (tier) (rate(mec_http_requests_total[5m]))', exported, scrapeLabels)[0]).toMatch(/^grouping label "tier" is not a label of mec_http_requests_total/);
+    expect(checkQuery('sum by (node_tier) (rate(mec_http_requests_total[5m]))', exported, scrapeLabels)).toEqual([]);
     expect(checkQuery('{__name__="mec_jobs_unfinished"}', exported, scrapeLabels)[0]).toMatch(/^selector without a metric name/);
   });
 });

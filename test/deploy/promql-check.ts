@@ -12,8 +12,8 @@ export interface ExportedMetric {
   labels: readonly string[];
 }
 
-/** Labels that Prometheus adds at scrape time (the rendered Kubernetes ConfigMap adds tier, node, pod). */
-export const SCRAPE_LABELS = ['job', 'instance', 'tier', 'node', 'pod'] as const;
+/** Labels that Prometheus adds at scrape time (the rendered Kubernetes ConfigMap adds node_tier, node, pod). */
+export const SCRAPE_LABELS = ['job', 'instance', 'node_tier', 'node', 'pod'] as const;
 
 /** Words of PromQL that look like identifiers but name no metric. */
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'and', 'or', 'unless', 'inf', 'nan',
@@ -79,17 +79,13 @@ export function parseLabelValues(query: string): { expr: string; label: string }
 }
 
 /**
- * Whether `label` may be used on series of `family`. Prometheus (honor_labels: false, its default)
- * renames a scraped label that collides with a target label to exported_<label>: with the
- * rendered ConfigMap's `tier` target label, the placement metrics' own `tier` is `exported_tier`.
+ * Whether `label` may be used on series of `family`. The scrape labels are chosen so that none
+ * collides with a metric's own (checkQuery reports a collision), so no exported_<label> exists:
+ * Prometheus (honor_labels: false) would make one only for a collision.
  */
 export function labelExists(label: string, family: ExportedMetric, scrapeLabels: readonly string[]): boolean {
-  if (label === '__name__' || scrapeLabels.includes(label)) return true;
-  if (label.startsWith('exported_')) {
-    const original = label.slice('exported_'.length);
-    return family.labels.includes(original) && scrapeLabels.includes(original);
-  }
-  return family.labels.includes(label);
+  if (label.startsWith('exported_')) return false;
+  return label === '__name__' || scrapeLabels.includes(label) || family.labels.includes(label);
 }
 
 /** Problems found in one query, as readable lines; empty when every name and label exists. */
@@ -124,7 +120,15 @@ export function checkQuery(expr: string, exported: ReadonlyMap<string, ExportedM
     }
     if (suffix === '_bucket') bucketUsed = true;
     found.push({ use, family });
+    // A scrape label named like one of the metric's own renames the metric's to exported_<label>.
+    for (const label of family.labels.filter((own) => scrapeLabels.includes(own))) {
+      problems.push(`${use.written}'s own label "${label}" collides with the scrape label "${label}": Prometheus renames the metric's to exported_${label}; rename the scrape label (in: ${expr})`);
+    }
     for (const label of use.matcherLabels) {
+      if (label.startsWith('exported_')) {
+        problems.push(`${use.written}: "${label}" exists only where a scrape label collides with a metric's own; use the metric's own label name (in: ${expr})`);
+        continue;
+      }
       if (label === 'le' ? suffix !== '_bucket' : !labelExists(label, family, scrapeLabels)) {
         problems.push(`${use.written} has no label "${label}" (labels: ${family.labels.join(', ') || 'none'}; in: ${expr})`);
       }
@@ -136,12 +140,12 @@ export function checkQuery(expr: string, exported: ReadonlyMap<string, ExportedM
       if (!bucketUsed) problems.push(`by (le) without a histogram _bucket (in: ${expr})`);
       continue;
     }
+    if (label.startsWith('exported_')) {
+      problems.push(`grouping label "${label}" exists only where a scrape label collides with a metric's own; use the metric's own label name (in: ${expr})`);
+      continue;
+    }
     for (const { use, family } of found) {
       if (!labelExists(label, family, scrapeLabels)) problems.push(`grouping label "${label}" is not a label of ${use.written} (in: ${expr})`);
-      // Grouping by the target's label where the metric has its own of that name is almost always a mistake.
-      else if (scrapeLabels.includes(label) && family.labels.includes(label)) {
-        problems.push(`by (${label}) on ${use.written} groups by the scraped target's ${label}; the metric's own is exported_${label} (in: ${expr})`);
-      }
     }
   }
   return problems;
