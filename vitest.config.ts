@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * check how placement reacts to load and links: they run after everything else, one file at a
  * time, so that the rest of the suite does not load the two cores under them.
  */
-const TOPOLOGY_TESTS = ['test/e2e/placement.test.ts', 'test/e2e/mec-up.test.ts', 'test/client/device-client.test.ts', 'test/blueprint/up.test.ts'];
+const TOPOLOGY_TESTS = ['test/e2e/placement.test.ts', 'test/e2e/mec-up.test.ts', 'test/client/device-client.test.ts', 'test/blueprint/up.test.ts', 'test/dashboard/dashboard-browser.test.ts'];
 
 const common = {
   // Inference tests run real ONNX models on 2 cores: generous, but still bounded.

@@ -22,6 +22,8 @@ import { createDispatcher } from './dispatch/index.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { connectPeer, type Peer } from './tiers/peer.ts';
 import { createSync, loadStartupPolicy, PolicyHolder, syncCacheDir, type RunningSync } from './sync/index.ts';
+import { LiveFeed } from './dashboard/live-feed.ts';
+import { observeSpeech } from './dashboard/observe-speech.ts';
 import { createJobService, inProcessReachability, intakeFromConfig, workersFromConfig, type JobIntake } from './offload/index.ts';
 
 export interface RunningNode {
@@ -47,6 +49,7 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
   let cloud: Peer | undefined;
   let sync: RunningSync | undefined;
   let jobIntake: JobIntake | undefined;
+  let dashboard: LiveFeed | undefined;
   try {
     // The policy is checked before anything heavy starts: a bad file stops the node at once.
     // With sync on an edge, a newer version of the policy from the sync cache wins (autonomy after a restart).
@@ -56,12 +59,14 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     const admission = admissionGateFor(config);
     const vision = createVisionTasks({ repository, config, admission });
     const inspection = createInspectionTasks({ repository, config, admission });
-    const speech = createSpeechTasks({ repository, config, admission });
+    // Observed for the dashboard's latest transcripts (the feed is created below; nothing is reported before).
+    const speech = observeSpeech(createSpeechTasks({ repository, config, admission }), (result) => dashboard?.transcript({ text: result.text, model: `${result.model}@${result.version}`, tier: config.placement.tier }));
     hub = new CameraHub({
       inspection,
       maxCameras: config.streams.maxCameras,
       idleTimeoutMs: config.streams.idleTimeoutMs,
       frameTimeoutMs: config.server.defaultInferTimeoutMs,
+      onInspected: (cameraId, frame, result) => dashboard?.cameraFrame(cameraId, frame, result),
     });
     metrics = createMetrics({ runtime });
     const placementMetrics = metrics;
@@ -81,8 +86,14 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
       speech,
       ...(cloud ? { cloud } : {}),
       ...(audit ? { audit } : {}),
-      onDecision: (event) => placementMetrics.placementDecided(event),
+      onDecision: (event) => {
+        placementMetrics.placementDecided(event);
+        dashboard?.placement(event);
+      },
     });
+    const cameraHub = hub;
+    const modelIndex = repository;
+    dashboard = new LiveFeed({ tierStatus: () => dispatch.status(), models: () => modelIndex.index(), cameras: () => cameraHub.stats() });
     sync = await createSync(config, {
       repository,
       policy,
@@ -93,7 +104,7 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     if (config.offload.enabled) jobIntake = intakeFromConfig(config, (event) => placementMetrics.jobEvent(event));
     const jobs = jobIntake ? createJobService(jobIntake, { policy: () => policy.current(), hasCloud: cloud !== undefined }) : undefined;
     const mqttStats = () => bridge?.stats() ?? { connected: false, unaddressable: 0, unpublished: 0 };
-    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, dispatch, ...(jobs ? { jobs } : {}), ...(sync ? { sync: sync.deps } : {}), streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
+    app = await build(config, { repository, runtime, vision, inspection, speech, metrics, dispatch, ...(jobs ? { jobs } : {}), ...(sync ? { sync: sync.deps } : {}), dashboard, streams: config.streams.mqtt.enabled ? { hub, mqtt: mqttStats } : { hub } });
     if (config.streams.mqtt.enabled) {
       const { url, topicPrefix, username, password } = config.streams.mqtt;
       // Connects in the background: a broker that is down delays nothing, mqtt.js keeps retrying.
@@ -113,6 +124,7 @@ export async function startNode(config: Readonly<Config>): Promise<RunningNode> 
     await sync?.close().catch(() => undefined);
     await jobIntake?.close().catch(() => undefined);
     await bridge?.close().catch(() => undefined);
+    dashboard?.close();
     await app?.close().catch(() => undefined);
     await hub?.close().catch(() => undefined);
     await cloud?.monitor.stop();

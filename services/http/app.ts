@@ -26,6 +26,7 @@ import { asrRoutes, MAX_MESSAGE_BYTES as SPEECH_MAX_MESSAGE_BYTES } from './rout
 import { tierRoutes } from './routes/tier.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { syncRoutes } from './routes/sync.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { acceptWebSockets } from './websocket.ts';
 import { SERVER_NAME, SERVER_VERSION } from './routes/v2-server.ts';
 
@@ -111,5 +112,6 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
   await app.register(jobRoutes, routeOptions);
   await app.register(syncRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
+  await app.register(dashboardRoutes, routeOptions);
   return app;
 }

@@ -10,6 +10,7 @@ import type { CameraHub } from '../streams/camera-hub.ts';
 import type { MqttBridgeStats } from '../streams/mqtt-bridge.ts';
 import type { JobService } from '../offload/job-service.ts';
 import type { SyncDeps } from './routes/sync.ts';
+import type { LiveFeed } from '../dashboard/live-feed.ts';
 
 export interface HttpDeps {
   repository: ModelRepository;
@@ -26,6 +27,8 @@ export interface HttpDeps {
   jobs?: JobService;
   /** Model and policy sync (services/sync): the cloud's publisher, or the edge's agent; unset: off. */
   sync?: SyncDeps;
+  /** The live dashboard's feed (GET /, /v1/dashboard/events); unset: the page has no live data. */
+  dashboard?: LiveFeed;
 }
 
 /** Handed to every route plugin. */

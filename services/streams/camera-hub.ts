@@ -3,12 +3,12 @@
  * inspection task. MQTT cameras are opened on their first frame and forgotten when idle; a
  * WebSocket camera lives as long as its socket (a second socket with the same id replaces the first).
  */
-import type { InspectionTasks } from '../core/contracts.ts';
+import type { InspectionTasks, InspectResult } from '../core/contracts.ts';
 import { EdgeError } from '../core/errors.ts';
 import { publishStreamCameraClosed } from '../core/events.ts';
 import { assertCameraId } from './camera-id.ts';
 import { CameraStream, type CameraSink, type CameraStats } from './camera-stream.ts';
-import type { StreamTransport } from './messages.ts';
+import type { CameraFrame, StreamTransport } from './messages.ts';
 
 export interface CameraHubOptions {
   inspection: InspectionTasks;
@@ -17,6 +17,8 @@ export interface CameraHubOptions {
   idleTimeoutMs: number;
   /** Deadline of one frame's inspection. */
   frameTimeoutMs: number;
+  /** Told of every inspected frame with its bytes (the dashboard keeps the latest per camera). */
+  onInspected?: (cameraId: string, frame: CameraFrame, result: InspectResult) => void;
 }
 
 const RETRY_AFTER_SECONDS = 5;
@@ -47,8 +49,22 @@ export class CameraHub {
         details: { maxCameras: this.#options.maxCameras },
       });
     }
-    const { inspection, frameTimeoutMs } = this.#options;
-    const stream = new CameraStream(cameraId, transport, (frame, signal) => inspection.inspect(frame.bytes, { surface: frame.surface, timeoutMs: frameTimeoutMs, signal }), sink);
+    const { inspection, frameTimeoutMs, onInspected } = this.#options;
+    const inspect = (frame: CameraFrame, signal: AbortSignal) => inspection.inspect(frame.bytes, { surface: frame.surface, timeoutMs: frameTimeoutMs, signal });
+    const stream = new CameraStream(
+      cameraId,
+      transport,
+      onInspected === undefined ? inspect : async (frame, signal) => {
+        const result = await inspect(frame, signal);
+        try {
+          onInspected(cameraId, frame, result);
+        } catch {
+          // An observer never fails a frame.
+        }
+        return result;
+      },
+      sink,
+    );
     this.#streams.set(key, stream);
     return stream;
   }
