@@ -1,10 +1,14 @@
 /**
  * The composition root of one MEC node: the only place that wires the layers together.
- * Start order: runtime -> repository (loads the models) -> tasks (vision, inspection, speech: one admission
- * gate) -> camera hub -> metrics -> HTTP (with the WebSocket streams) -> MQTT camera bridge.
- * Close order is the reverse: the MQTT bridge disconnects, HTTP stops taking requests and drains,
- * the hub stops its cameras, then the repository (which closes the runtime and its workers), then
- * metrics.
+ * Start order: policy (from the sync cache when newer) -> runtime -> repository (loads the models)
+ * -> tasks (vision, inspection, speech: one admission gate) -> camera hub -> metrics -> audit log ->
+ * the cloud peer (heartbeats) -> dispatcher -> dashboard feed -> sync (publisher or agent) -> job
+ * intake -> HTTP (with the WebSocket streams) -> MQTT camera bridge -> listen; then sync starts
+ * polling and the embedded job worker starts (it calls this node's own routes).
+ * Close order is the reverse: the job worker (its running jobs finish through the open server), the
+ * MQTT bridge, sync (answers waiting long polls), HTTP (drains; the dashboard's feeds end in its
+ * preClose), the job intake, the hub's cameras, the cloud peer, the audit log, then the repository
+ * (which closes the runtime and its workers), then metrics.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './core/config.ts';
