@@ -8,20 +8,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { PROJECT_ROOT } from '../../core/config.ts';
 import { EdgeError } from '../../core/errors.ts';
 import { assertCameraId } from '../../streams/camera-id.ts';
 import { adminGuard } from '../admin-guard.ts';
 import type { RouteOptions } from '../deps.ts';
 
-const PUBLIC = fileURLToPath(new URL('../../dashboard/public/', import.meta.url));
+// From the project root, not from this file: compiled, this module runs from dist/, and the page's
+// files are not compiled (they live only in services/dashboard/public).
+const PUBLIC = path.join(PROJECT_ROOT, 'services', 'dashboard', 'public');
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',
 };
-const ASSETS = new Map(Object.entries(FILES).map(([name, type]) => [name, { type, body: readFileSync(`${PUBLIC}${name}`) }]));
+/** Read when the routes are registered (a node starting), never at import: other commands import this module too. */
+function readAssets(): Map<string, { type: string; body: Buffer }> {
+  return new Map(Object.entries(FILES).map(([name, type]) => [name, { type, body: readFileSync(path.join(PUBLIC, name)) }]));
+}
 
 function imageType(bytes: Uint8Array): string {
   if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
@@ -31,6 +37,7 @@ function imageType(bytes: Uint8Array): string {
 export async function dashboardRoutes(app: FastifyInstance, { config, deps }: RouteOptions): Promise<void> {
   const feed = deps.dashboard;
   const admin = adminGuard(config.server.adminToken);
+  const ASSETS = readAssets();
   // Open event streams would hold app.close() forever: they end before the server closes.
   app.addHook('preClose', (done) => {
     feed?.close();
