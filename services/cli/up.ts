@@ -90,7 +90,7 @@ export function registerUpCommand(program: Command): void {
       process.stdout.write(
         [
           `mec ${pkg.version}: three tiers up`,
-          `  MEC node    ${urls.mec}   (apps and cameras; docs ${urls.mec}/docs; metrics ${urls.mec}/metrics)`,
+          `  MEC node    ${urls.mec}   (apps and cameras; live dashboard ${urls.mec}/; docs ${urls.mec}/docs; metrics ${urls.mec}/metrics)`,
           `  cloud node  ${urls.cloud}`,
           `  device      ${options.device ? `simulated, sending a photo every ${options.deviceIntervalMs} ms through ${urls.deviceToMec}` : 'none (--no-device); devices connect to ' + urls.deviceToMec}`,
           `  links       device-mec ${urls.deviceToMec} -> ${urls.mec}; mec-cloud ${urls.mecToCloud} -> ${urls.cloud}`,
