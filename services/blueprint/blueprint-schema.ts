@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { PROJECT_ROOT } from '../core/config.ts';
 import type { UnplacedProblem } from './problem.ts';
-import { pointerOf, pointerSegments } from './yaml-lines.ts';
+import { describeValue as show, pointerOf, pointerSegments } from '../core/yaml-document.ts';
 
 export const BLUEPRINT_SCHEMA_FILE = path.join(PROJECT_ROOT, 'blueprints', 'schema', 'blueprint-v1.schema.json');
 
@@ -50,14 +50,6 @@ function descriptionOf(schema: unknown): string | undefined {
 function propertiesOf(schema: unknown): Record<string, unknown> {
   const properties = schema !== null && typeof schema === 'object' ? (schema as { properties?: unknown }).properties : undefined;
   return properties !== null && typeof properties === 'object' ? (properties as Record<string, unknown>) : {};
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value) ?? String(value);
 }
 
 const DNS_HINT = "use lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS-1123 label: it becomes a Kubernetes object name)";

@@ -13,7 +13,7 @@ import { schemaProblems } from './blueprint-schema.ts';
 import { checkSemantics, type InlinePolicySource } from './blueprint-checks.ts';
 import { ModelCards } from './model-cards.ts';
 import { sortProblems, type BlueprintProblem } from './problem.ts';
-import { lineOfPointer, nodeAtPointer, rangeEnd, rangeStart } from './yaml-lines.ts';
+import { lineOfPointer, nodeAtPointer, rangeEnd, rangeStart } from '../core/yaml-document.ts';
 
 export const BLUEPRINT_API_VERSION = 'mec.blueprints/v1';
 /** Blueprints are a few KB; anything past this is the wrong file. */

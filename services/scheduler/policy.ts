@@ -6,7 +6,8 @@
  * Pure: no I/O here (services/scheduler/policy-file.ts reads files), so the device SDK, the nodes
  * and the simulation share it.
  */
-import { isAlias, isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { describeValue as show, lineOfPath } from '../core/yaml-document.ts';
 import { EdgeError } from '../core/errors.ts';
 import {
   DATA_CLASSES,
@@ -136,7 +137,7 @@ export function parsePolicy(text: string, source: string): PlacementPolicy {
   const policy = checker.policy(value);
   if (checker.problems.length > 0 || policy === undefined) {
     const problems = checker.problems.map(({ path, message }): PolicyProblem => {
-      const line = lineOf(doc, lineCounter, path);
+      const line = lineOfPath(doc, lineCounter, path);
       return { path: formatPath(path), ...(line === undefined ? {} : { line }), message };
     });
     // In file order, as an editor walks them; Array.prototype.sort is stable for equal lines.
@@ -366,14 +367,6 @@ function isJointInferenceFilter(value: unknown): value is JointInferenceFilter {
   return (JOINT_INFERENCE_FILTERS as readonly unknown[]).includes(value);
 }
 
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value) ?? String(value);
-}
-
 /** spec.dataClasses.restricted.tiers[1], spec.tenants["acme.health"] */
 function formatPath(path: Path): string {
   let text = '';
@@ -386,39 +379,6 @@ function formatPath(path: Path): string {
 }
 
 /** The line of the deepest node on `path` the document has: the key's line for a mapping entry. */
-function lineOf(doc: Document, lineCounter: LineCounter, path: Path): number | undefined {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node);
-  for (const segment of path) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) {
-      const pair = node.items.find((item) => keyText(item.key) === String(segment));
-      if (pair === undefined) break;
-      offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      const item = node.items[segment];
-      if (item === undefined) break;
-      offset = rangeStart(item) ?? offset;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
-}
-
-function keyText(key: unknown): string | undefined {
-  if (key !== null && typeof key === 'object' && 'value' in key) return String((key as { value: unknown }).value);
-  return key === null || key === undefined ? undefined : String(key);
-}
-
-function rangeStart(node: unknown): number | undefined {
-  if (node === null || typeof node !== 'object' || !('range' in node)) return undefined;
-  const range = (node as { range?: readonly number[] | null }).range;
-  return range?.[0];
-}
-
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);

@@ -1,6 +1,7 @@
 /**
- * Where a JSON pointer (/spec/tiers/mec/nodes/0/name) sits in a parsed YAML document: the line
- * operators fix. Same walk as services/scheduler/policy.ts, over JSON pointers instead of dotted paths.
+ * Messages about YAML documents that operators edit (placement policies, blueprints): where a path
+ * (['spec', 'tiers', 0] or a JSON pointer /spec/tiers/0) sits in the source - the line they fix -
+ * and how a value found there is named in a message.
  */
 import { isAlias, isMap, isSeq, type Document, type LineCounter } from 'yaml';
 
@@ -16,18 +17,18 @@ export function pointerOf(segments: readonly (string | number)[]): string {
   return segments.map((segment) => `/${String(segment).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
-/** The line of the deepest node on `pointer` the document has (a mapping entry: its key's line); 1 when none. */
-export function lineOfPointer(doc: Document, lineCounter: LineCounter, pointer: string): number {
+/** The line of the deepest node on `path` the document has (a mapping entry: its key's line); undefined when none. */
+export function lineOfPath(doc: Document, lineCounter: LineCounter, path: readonly (string | number)[]): number | undefined {
   let node: unknown = doc.contents;
   let offset = rangeStart(node);
-  for (const segment of pointerSegments(pointer)) {
+  for (const segment of path) {
     if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) {
-      const pair = node.items.find((item) => keyText(item.key) === segment);
+      const pair = node.items.find((item) => keyText(item.key) === String(segment));
       if (pair === undefined) break;
       offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
       node = pair.value;
-    } else if (isSeq(node) && /^\d+$/.test(segment)) {
+    } else if (isSeq(node) && isIndex(segment)) {
       const item = node.items[Number(segment)];
       if (item === undefined) break;
       offset = rangeStart(item) ?? offset;
@@ -36,7 +37,12 @@ export function lineOfPointer(doc: Document, lineCounter: LineCounter, pointer: 
       break;
     }
   }
-  return offset === undefined ? 1 : lineCounter.linePos(offset).line;
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+/** The line of the deepest node on `pointer` the document has; 1 when none. */
+export function lineOfPointer(doc: Document, lineCounter: LineCounter, pointer: string): number {
+  return lineOfPath(doc, lineCounter, pointerSegments(pointer)) ?? 1;
 }
 
 /** The YAML node at `pointer`, for slicing its source (an inline policy). */
@@ -45,11 +51,25 @@ export function nodeAtPointer(doc: Document, pointer: string): unknown {
   for (const segment of pointerSegments(pointer)) {
     if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) node = node.items.find((item) => keyText(item.key) === segment)?.value;
-    else if (isSeq(node) && /^\d+$/.test(segment)) node = node.items[Number(segment)];
+    else if (isSeq(node) && isIndex(segment)) node = node.items[Number(segment)];
     else return undefined;
     if (node === undefined) return undefined;
   }
   return node;
+}
+
+/** A list index: a number (a path) or a string of digits (a JSON pointer). */
+function isIndex(segment: string | number): boolean {
+  return typeof segment === 'number' || /^\d+$/.test(segment);
+}
+
+/** A value as a message names it: "a mapping", "a list", "nothing", or its JSON. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value) ?? String(value);
 }
 
 function keyText(key: unknown): string | undefined {
