@@ -46,7 +46,7 @@
  * a violation; static-split, ours and the oracle respect it.
  */
 import { mulberry32, type Random } from '../../services/client/camera/random.ts';
-import { decide, type EgressAnswer, type PlacementContext, type PlacementRequest } from '../../services/scheduler/decide.ts';
+import { decide, withinDeadline, type EgressAnswer, type PlacementContext, type PlacementRequest } from '../../services/scheduler/decide.ts';
 import { ComputeEstimator, LinkEstimator, mbitToBytesPerMs, type LinkEstimate } from '../../services/scheduler/estimators.ts';
 import { currentInSystem, predict, predictQueueMs, type Prediction, type TierLoad, type TierView, type VariantView } from '../../services/scheduler/predict.ts';
 import { RateMeter } from '../../services/dispatch/rate-meter.ts';
@@ -1046,9 +1046,8 @@ export class OursPolicy implements Policy {
       const pinned = decide({ ...placementRequest, pin: view.tier }, views, context);
       return pinned.feasible ? [{ view, pinned }] : [];
     });
-    // decide()'s deadline check: safe even when slow if any tier is, else expected in time.
-    const safe = candidates.filter(({ pinned }) => pinned.prediction.pessimisticMs <= placementRequest.deadlineMs);
-    const inTime = safe.length > 0 ? safe : candidates.filter(({ pinned }) => pinned.prediction.totalMs <= placementRequest.deadlineMs);
+    // decide()'s own deadline check over the same predictions.
+    const { inTime } = withinDeadline(candidates, ({ pinned }) => pinned.prediction, placementRequest.deadlineMs);
     for (const { view, pinned } of inTime) {
       const computeMs = pinned.prediction.computeMs;
       const queued = this.#variant.congestionAlpha * this.#externalityMs(view.load, computeMs);

@@ -169,13 +169,7 @@ export function decide(request: PlacementRequest, views: readonly TierView[], co
     return placement(pinned, 'pinned', alternatives, context);
   }
 
-  // Tiers that meet the deadline even when the run is slow (about one in six is slower) come
-  // first. When there is none, a tier whose expected latency meets it still takes the request: it
-  // makes the deadline more often than not, and refusing it would turn a likely success into a
-  // certain failure. Only what is expected to be late is refused.
-  const safe = eligible.filter((scored) => scored.prediction.pessimisticMs <= request.deadlineMs);
-  const judgedOnMean = safe.length === 0;
-  const inTime = judgedOnMean ? eligible.filter((scored) => scored.prediction.totalMs <= request.deadlineMs) : safe;
+  const { inTime, judgedOnMean } = withinDeadline(eligible, (scored) => scored.prediction, request.deadlineMs);
   for (const scored of eligible) {
     if (!inTime.includes(scored)) {
       const predicted = judgedOnMean ? scored.prediction.totalMs : scored.prediction.pessimisticMs;
@@ -215,6 +209,18 @@ export function decide(request: PlacementRequest, views: readonly TierView[], co
   const fastestUnloaded = eligible.reduce((best, scored) => (scored.unloadedMs < best.unloadedMs ? scored : best), chosen);
   const reason: PlacementReason = eligible.length === 1 ? 'only-eligible' : fastestUnloaded !== chosen ? 'spill-over' : 'lowest-latency';
   return placement(chosen, reason, alternatives, context);
+}
+
+/**
+ * The candidates that may take a request with this deadline. Those that meet it even when the run
+ * is slow (about one in six is slower) come first. When there is none, one whose expected latency
+ * meets it still may: it makes the deadline more often than not, and refusing it would turn a
+ * likely success into a certain failure. Only what is expected to be late is refused.
+ */
+export function withinDeadline<T>(candidates: readonly T[], predictionOf: (candidate: T) => Prediction, deadlineMs: number): { inTime: T[]; judgedOnMean: boolean } {
+  const safe = candidates.filter((candidate) => predictionOf(candidate).pessimisticMs <= deadlineMs);
+  if (safe.length > 0) return { inTime: safe, judgedOnMean: false };
+  return { inTime: candidates.filter((candidate) => predictionOf(candidate).totalMs <= deadlineMs), judgedOnMean: true };
 }
 
 function placement(chosen: Scored, reason: PlacementReason, alternatives: Alternative[], context: PlacementContext): Placement {
