@@ -15,7 +15,10 @@ export interface LocalPlanOptions {
   redisUrl?: string;
   /** BullMQ key prefix of the jobs (`--jobs-prefix`); unset: the node's default. */
   jobsPrefix?: string;
-  mqttUrl?: string;
+  /** false: the MEC node runs without its MQTT bridge even where the blueprint enables it. */
+  mqttUrl?: string | false;
+  /** Redis did not answer: the MEC node starts without durable jobs (a note says so). */
+  redisUnavailable?: boolean;
   /** The MEC node's sync cache (`--sync-cache`); unset: the node's default. */
   syncCacheDir?: string;
 }
@@ -36,6 +39,19 @@ export interface LocalPlan {
   links: { 'device-mec': LinkSettings; 'mec-cloud'?: LinkSettings };
   /** Lines worth telling the operator (what the local run leaves out). */
   notes: string[];
+  /** The running MEC node's detector (what a simulated phone asks for); unset: it serves no detect. */
+  mecDetector?: string;
+  /** The cameras declared on the running MEC node (what `--simulate` streams). */
+  cameras: PlannedCamera[];
+  /** Whether the MEC node runs durable jobs (so needs Redis). */
+  jobs: boolean;
+}
+
+export interface PlannedCamera {
+  id: string;
+  surface: string;
+  fps: number;
+  transport: 'mqtt' | 'websocket';
 }
 
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -49,7 +65,8 @@ export function localPlan(blueprint: Readonly<Record<string, unknown>>, options:
   const mecNode = mecNodes[0]!;
   const cloudNode = cloudNodes[0];
   const cloud = cloudNode !== undefined;
-  const jobTier: string | undefined = spec.jobs === undefined ? undefined : (spec.jobs.tier ?? 'mec');
+  const declaredJobTier: string | undefined = spec.jobs === undefined ? undefined : (spec.jobs.tier ?? 'mec');
+  const jobTier = options.redisUnavailable === true ? undefined : declaredJobTier;
   const syncOn = spec.sync?.enabled === true;
   const redisUrl = options.redisUrl ?? LOCAL_REDIS_URL;
   const jobsArgs = ['--redis', redisUrl, ...(options.jobsPrefix === undefined ? [] : ['--jobs-prefix', options.jobsPrefix])];
@@ -62,7 +79,7 @@ export function localPlan(blueprint: Readonly<Record<string, unknown>>, options:
   const mecArgs = [
     '--models', (mecNode.models as string[]).join(','),
     ...detector('mec'),
-    ...(mecNode.mqtt?.enabled === true ? ['--mqtt', options.mqttUrl ?? LOCAL_MQTT_URL] : ['--no-mqtt']),
+    ...(mecNode.mqtt?.enabled === true && options.mqttUrl !== false ? ['--mqtt', options.mqttUrl ?? LOCAL_MQTT_URL] : ['--no-mqtt']),
     ...(jobTier === 'mec' ? jobsArgs : []),
     // A MEC node pulls from the cloud: without a cloud tier there is nothing to sync from.
     ...(syncOn && cloud ? ['--sync', ...(options.syncCacheDir === undefined ? [] : ['--sync-cache', options.syncCacheDir])] : []),
@@ -79,9 +96,31 @@ export function localPlan(blueprint: Readonly<Record<string, unknown>>, options:
   const notes: string[] = [];
   if (skippedMecNodes.length > 0) notes.push(`one machine runs one MEC node: ${mecNode.name} runs; ${skippedMecNodes.join(', ')} ${skippedMecNodes.length === 1 ? 'is' : 'are'} not started`);
   if (cloudNodes.length > 1 || Number(cloudNode?.replicas ?? 1) > 1) notes.push(`the cloud tier runs as one process (${cloudNode!.name}), not ${cloudNodes.length > 1 ? `${cloudNodes.length} nodes` : `${cloudNode!.replicas} replicas`}`);
+  if (declaredJobTier !== undefined && jobTier === undefined) notes.push(`no Redis answers at ${redisUrl}: no durable jobs (POST /v1/jobs) in this run`);
+  if (mecNode.mqtt?.enabled === true && options.mqttUrl === false) notes.push('the MEC node runs without its MQTT bridge (--no-mqtt): cameras stream over WebSocket only');
   if (jobTier === 'cloud' && !cloud) notes.push('jobs are declared on the cloud tier, which this blueprint does not have: no jobs run');
 
   const policy: LocalPlan['policy'] =
     typeof spec.policy?.file === 'string' ? { file: path.resolve(path.dirname(path.resolve(options.file)), spec.policy.file) } : { inline: spec.policy.inline as Record<string, unknown> };
-  return { name, policy, cloud, mecNode: String(mecNode.name), skippedMecNodes, ...(cloud ? { cloudNode: String(cloudNode.name) } : {}), mecArgs, cloudArgs, links, notes };
+  const firstDetector = (spec.models?.detect?.mec as string[] | undefined)?.[0];
+  const cameras: PlannedCamera[] = ((spec.streams?.cameras ?? []) as Rec[])
+    .filter((camera) => camera.node === mecNode.name && (camera.transport !== 'mqtt' || options.mqttUrl !== false))
+    .map((camera) => ({ id: String(camera.id), surface: String(camera.surface), fps: Number(camera.fps), transport: camera.transport === 'websocket' ? 'websocket' : 'mqtt' }));
+  const skippedCameras = ((spec.streams?.cameras ?? []) as Rec[]).length - cameras.length;
+  if (skippedCameras > 0) notes.push(`${skippedCameras} camera${skippedCameras === 1 ? '' : 's'} of MEC nodes not started here or without MQTT ${skippedCameras === 1 ? 'is' : 'are'} not simulated`);
+  return {
+    name,
+    policy,
+    cloud,
+    mecNode: String(mecNode.name),
+    skippedMecNodes,
+    ...(cloud ? { cloudNode: String(cloudNode.name) } : {}),
+    mecArgs,
+    cloudArgs,
+    links,
+    notes,
+    ...(firstDetector === undefined ? {} : { mecDetector: firstDetector }),
+    cameras,
+    jobs: jobTier === 'mec',
+  };
 }

@@ -8,11 +8,9 @@ import { EdgeError } from '../core/errors.ts';
 import { checkBlueprintFile, formatProblem, type BlueprintSummary } from '../blueprint/load-blueprint.ts';
 import { renderBlueprintFile } from './blueprint-render.ts';
 import { blueprintDown, blueprintUp, DEFAULT_STATE_DIR, type BlueprintUpOptions } from './blueprint-up.ts';
-import { port } from './option-parsers.ts';
+import { port, positive } from './option-parsers.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 
-export const EXIT_VALID = 0;
-export const EXIT_INVALID = 1;
-export const EXIT_USAGE = 2;
 
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
@@ -24,7 +22,7 @@ export function describeSummary(summary: BlueprintSummary): string {
 
 /** Validates each file in turn; returns the exit code (the worst over all files). */
 export async function validateFiles(files: readonly string[], options: { repository?: string }, out: (line: string) => void, err: (line: string) => void): Promise<number> {
-  let code = EXIT_VALID;
+  let code = EXIT_OK;
   for (const file of files) {
     try {
       const check = await checkBlueprintFile(file, options.repository === undefined ? {} : { repository: options.repository });
@@ -33,7 +31,7 @@ export async function validateFiles(files: readonly string[], options: { reposit
       } else {
         for (const problem of check.problems) out(formatProblem(file, problem));
         err(`${file}: invalid (${plural(check.problems.length, 'problem')})`);
-        code = Math.max(code, EXIT_INVALID);
+        code = Math.max(code, EXIT_FAILURE);
       }
     } catch (error) {
       if (error instanceof EdgeError && error.details?.unreadable === true) {
@@ -55,10 +53,6 @@ export function registerBlueprintCommands(program: Command): void {
     .argument('[files...]', 'blueprint YAML files')
     .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
     .addHelpText('after', '\nExit codes: 0 all valid, 1 a blueprint is invalid, 2 usage error or unreadable file.\nOutput: FILE: valid (...), or FILE:LINE: /path: message (hint) per problem.')
-    // Usage errors (unknown option) exit 2, as documented, not commander's 1.
-    .exitOverride((error) => {
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    })
     .action(async (files: string[], options: { repository?: string }) => {
       if (files.length === 0) {
         process.stderr.write('mec blueprint validate: give at least one blueprint file (e.g. blueprints/field-speech.yaml)\n');
@@ -82,9 +76,6 @@ export function registerBlueprintCommands(program: Command): void {
     .addOption(new Option('--layout <layout>', 'one file per object or per kind').choices(['object', 'kind']).default('object'))
     .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
     .addHelpText('after', '\nExit codes: 0 rendered, 1 the blueprint is invalid (its problems are printed as by validate), 2 usage error or unreadable file.')
-    .exitOverride((error) => {
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    })
     .action(async (file: string, options: { out: string; image?: string; layout: 'object' | 'kind'; repository?: string }) => {
       process.exitCode = await renderBlueprintFile(
         file,
@@ -106,18 +97,20 @@ export function registerBlueprintCommands(program: Command): void {
     .option('--redis <url>', 'Redis for the blueprint\'s durable jobs (default: redis://127.0.0.1:6379)')
     .option('--jobs-prefix <prefix>', 'BullMQ key prefix of the jobs (default: the node\'s)')
     .option('--mqtt <url>', 'MQTT broker of nodes with mqtt.enabled (default: mqtt://127.0.0.1:1883)')
+    .option('--no-mqtt', 'no MQTT bridge on the MEC node, even where the blueprint enables it')
+    .option('--simulate', 'also run a phone sending photos (if the MEC node detects) and the blueprint\'s cameras streaming frames')
+    .option('--device-interval-ms <ms>', 'with --simulate: how often the phone sends a photo', positive('--device-interval-ms'), 2000)
     .option('--audit-dir <dir>', 'where the nodes write their audit logs (default: none)')
     .option('--log-level <level>', 'the nodes\' log level', 'warn')
     .option('--state-dir <dir>', 'where the running blueprint is recorded (<name>.json)', DEFAULT_STATE_DIR)
     .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
     .addHelpText('after', '\nExit codes: 1 the blueprint is invalid (problems printed as by validate) or already running, 2 usage error or unreadable file; once up, 0 after SIGINT/SIGTERM (mec blueprint down), 1 when a tier died.')
-    .exitOverride((error) => {
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    })
-    .action(async (file: string, options: BlueprintUpOptions) => {
+    .action(async (file: string, options: Omit<BlueprintUpOptions, 'mqtt'> & { mqtt: string | boolean; simulate?: boolean; deviceIntervalMs: number }) => {
+      // commander: --no-mqtt sets mqtt to false, --mqtt URL to the URL, neither leaves it true.
+      const { mqtt, deviceIntervalMs, ...rest } = options;
       process.exitCode = await blueprintUp(
         file,
-        options,
+        { ...rest, ...(mqtt === true ? {} : { mqtt }), ...(options.simulate === true ? { deviceIntervalMs } : {}) },
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
       );
@@ -128,9 +121,6 @@ export function registerBlueprintCommands(program: Command): void {
     .argument('[name]', 'the blueprint\'s metadata.name (default: the only one running)')
     .option('--state-dir <dir>', 'where running blueprints are recorded', DEFAULT_STATE_DIR)
     .addHelpText('after', '\nExit codes: 0 stopped, 1 nothing (or not that one) running, 2 several running and no NAME given.')
-    .exitOverride((error) => {
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    })
     .action(async (name: string | undefined, options: { stateDir: string }) => {
       process.exitCode = await blueprintDown(
         name,

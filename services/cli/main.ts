@@ -1,7 +1,7 @@
 /**
- * The `mec` command: `mec serve` starts one MEC node with its default models; `mec camera simulate`
- * streams production-line camera frames to a node. Later capabilities add subcommands here (up,
- * device, link ...).
+ * The `mec` command: `mec serve` starts one node; every other command registers itself from its own
+ * file. Exit codes are the same everywhere (exit-codes.ts): a usage error is 2 in every command, an
+ * error that ends a command maps to 1 (failed), 2 (called wrong) or 3 (something did not answer).
  */
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { registerDeviceCommands } from './device.ts';
 import { registerWorkerCommand } from './worker.ts';
 import { registerBlueprintCommands } from './blueprint.ts';
 import { integer } from './option-parsers.ts';
+import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.ts';
 
 async function readConfigFile(file: string): Promise<ConfigInput> {
   let parsed: unknown;
@@ -33,7 +34,13 @@ async function readConfigFile(file: string): Promise<ConfigInput> {
 const program = new Command()
   .name('mec')
   .description('MEC ML inference offloading platform: three tiers (device, MEC node, cloud), placement decided per request')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText('after', `${EXIT_CODES_HELP}\nEvery command has --help (mec COMMAND --help, mec blueprint up --help).`)
+  // Inherited by every subcommand registered below: an unknown option, a missing argument or a bad
+  // value exits 2 everywhere (commander's own default is 1, which means "the work failed" here).
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
+  });
 
 program
   .command('serve')
@@ -112,12 +119,12 @@ program
     const stop = (signal: string) => {
       if (closing) {
         process.stderr.write(`${signal} again: forcing shutdown\n`);
-        void node.close({ force: true }).finally(() => process.exit(1));
+        void node.close({ force: true }).finally(() => process.exit(EXIT_INTERRUPTED));
         return;
       }
       closing = true;
       process.stderr.write(`${signal}: draining and shutting down (again to force)\n`);
-      void node.close().then(() => process.exit(0), () => process.exit(1));
+      void node.close().then(() => process.exit(EXIT_OK), () => process.exit(EXIT_FAILURE));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -144,5 +151,5 @@ try {
 } catch (error) {
   const message = error instanceof EdgeError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
   process.stderr.write(`mec: ${message}\n`);
-  process.exit(1);
+  process.exit(exitCodeFor(error));
 }

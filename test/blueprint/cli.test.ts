@@ -44,14 +44,15 @@ afterAll(async () => {
 });
 
 describe('mec blueprint validate', () => {
-  it('the three blueprints: one "valid" line each, exit 0', async () => {
-    const files = ['mobile-image-recognition', 'field-speech', 'production-line-inspection'].map((name) => `blueprints/${name}.yaml`);
+  it('the shipped blueprints: one "valid" line each, exit 0', async () => {
+    const files = ['mobile-image-recognition', 'field-speech', 'production-line-inspection', 'trial'].map((name) => `blueprints/${name}.yaml`);
     const outcome = await mec('blueprint', 'validate', ...files);
     expect(outcome.code).toBe(0);
     expect(outcome.stdout.trim().split('\n')).toEqual([
       'blueprints/mobile-image-recognition.yaml: valid (3 tiers, 3 nodes, 1 device kind, 4 models, 0 cameras, policy default@3)',
       'blueprints/field-speech.yaml: valid (3 tiers, 2 nodes, 1 device kind, 4 models, 0 cameras, policy default@3)',
       'blueprints/production-line-inspection.yaml: valid (1 tier, 1 node, 0 device kinds, 1 model, 3 cameras, policy strict@1)',
+      'blueprints/trial.yaml: valid (3 tiers, 2 nodes, 1 device kind, 9 models, 1 camera, policy default@3)',
     ]);
   });
 

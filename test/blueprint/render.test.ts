@@ -5,6 +5,7 @@
  * in step with the blueprints, and the CLI's exit codes.
  */
 import { execFile, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,8 @@ import { renderKubernetes, type Manifest } from '../../services/blueprint/render
 import { manifestFiles, writeManifests } from '../../services/blueprint/write-manifests.ts';
 
 const run = promisify(execFile);
-const BLUEPRINTS = ['mobile-image-recognition', 'field-speech', 'production-line-inspection'] as const;
+/** Every blueprint in blueprints/: a new one is rendered, validated and kept in step without a test edit. */
+const BLUEPRINTS = readdirSync(path.join(PROJECT_ROOT, 'blueprints')).filter((entry) => entry.endsWith('.yaml')).map((entry) => entry.slice(0, -'.yaml'.length)).sort();
 type Rec = Record<string, any>;
 
 /** apiVersion/kind -> the kubernetes-models class whose validate() checks it. */
@@ -136,6 +138,7 @@ describe('render --target kubernetes: placement and durability', () => {
       'mobile-image-recognition': { count: 2, zone: 'zone-a', site: 'city-centre' },
       'field-speech': { count: 1, zone: 'field', site: 'plant-north' },
       'production-line-inspection': { count: 1, zone: 'line-1', site: 'plant-south' },
+      trial: { count: 1, zone: 'local', site: 'trial' },
     };
     for (const name of BLUEPRINTS) {
       const deployments = mecDeployments(name);

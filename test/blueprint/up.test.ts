@@ -60,7 +60,7 @@ async function mec(args: string[]): Promise<{ status: number | null; stdout: str
   return { status, stdout, stderr };
 }
 
-async function planOf(name: string, options: { jobsPrefix?: string; syncCacheDir?: string } = {}) {
+async function planOf(name: string, options: { jobsPrefix?: string; syncCacheDir?: string; mqttUrl?: string | false; redisUnavailable?: boolean } = {}) {
   const file = path.join(BLUEPRINTS, `${name}.yaml`);
   const { blueprint } = await loadBlueprint(file);
   return localPlan(blueprint, { file, ...options });
@@ -107,6 +107,33 @@ describe('local plan of each blueprint', () => {
     expect(plan.cloudArgs).toEqual([]);
     expect(plan.links).toEqual({ 'device-mec': { latencyMs: 2, jitterMs: 1, bandwidthMbit: 1000, mode: 'up' } });
     expect(plan.policy).toEqual({ file: path.join(BLUEPRINTS, 'policies/strict.yaml') });
+    expect(plan.cameras.map((camera) => camera.id)).toEqual(['cam-brick-1', 'cam-metal-1', 'cam-textile-1']);
+    expect(plan.mecDetector).toBeUndefined();
+  });
+
+  it('trial (what npm start runs): every model on both tiers, NanoDet near and CenterNet far, a camera to simulate, jobs and sync', async () => {
+    const plan = await planOf('trial');
+    expect(plan.cloud).toBe(true);
+    expect(plan.mecDetector).toBe('nanodet');
+    expect(plan.mecArgs).toEqual([
+      '--models', 'nanodet,centernet,blazeface,emotion,defect,melspec,speech_embedding,silero_vad,asr', '--detector', 'nanodet',
+      '--mqtt', 'mqtt://127.0.0.1:1883', '--redis', REDIS, '--sync',
+    ]);
+    expect(plan.cloudArgs.slice(2)).toEqual(['--detector', 'centernet', '--sync']);
+    expect(plan.cameras).toEqual([{ id: 'cam-trial-1', surface: 'brick', fps: 2, transport: 'mqtt' }]);
+    expect(plan.jobs).toBe(true);
+    expect(plan.notes).toEqual([]);
+  });
+
+  it('without Redis or MQTT the trial still plans: no jobs, no bridge, no MQTT camera, and notes that say so', async () => {
+    const plan = await planOf('trial', { mqttUrl: false, redisUnavailable: true });
+    expect(plan.mecArgs).not.toContain('--redis');
+    expect(plan.mecArgs).toContain('--no-mqtt');
+    expect(plan.jobs).toBe(false);
+    expect(plan.cameras).toEqual([]);
+    expect(plan.notes.join('\n')).toMatch(/no Redis answers at redis:\/\/127\.0\.0\.1:6379: no durable jobs/);
+    expect(plan.notes.join('\n')).toMatch(/without its MQTT bridge/);
+    expect(plan.notes.join('\n')).toMatch(/1 camera .* not simulated/);
   });
 });
 

@@ -79,7 +79,7 @@ describe('mec command line', () => {
 
   it('BAD CALL - a port that is not a number is refused with a message, before anything starts', () => {
     const result = spawnSync(process.execPath, [MEC, 'serve', '--port', 'eighty'], { encoding: 'utf8' });
-    expect(result.status).not.toBe(0);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--port must be an integer/);
   });
 
@@ -89,10 +89,10 @@ describe('mec command line', () => {
       const typo = path.join(folder, 'typo.json');
       await writeFile(typo, JSON.stringify({ tasks: { maxWaitng: 5 } }));
       const result = spawnSync(process.execPath, [MEC, 'serve', '--config', typo], { encoding: 'utf8', timeout: 60_000 });
-      expect(result.status).toBe(1);
+      expect(result.status).toBe(2);
       expect(result.stderr).toMatch(/EDGE_ERR_CONFIG_INVALID.*\/tasks\/maxWaitng/);
       const missing = spawnSync(process.execPath, [MEC, 'serve', '--config', path.join(folder, 'none.json')], { encoding: 'utf8', timeout: 60_000 });
-      expect(missing.status).toBe(1);
+      expect(missing.status).toBe(2);
       expect(missing.stderr).toMatch(/EDGE_ERR_CONFIG_INVALID: cannot read the configuration file/);
     } finally {
       await rm(folder, { recursive: true, force: true });
@@ -101,7 +101,7 @@ describe('mec command line', () => {
 
   it('BAD CALL - an unknown model to load fails the start with its code, leaving no process behind', () => {
     const result = spawnSync(process.execPath, [MEC, 'serve', '--port', '0', '--models', 'no-such-model'], { encoding: 'utf8', timeout: 60_000 });
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/EDGE_ERR_MODEL_NOT_FOUND/);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * `mec up` (what `npm start` runs) as a user runs it: three tiers in real processes, the simulated
- * device answering through the device-mec link, `mec link` changing a link at run time and the
- * MEC node seeing it, `mec audit verify` on the logs, and SIGTERM taking every process down.
+ * `mec up` (what `npm start` runs: the trial blueprint) as a user runs it: three tiers in real
+ * processes, the simulated phone answering through the device-mec link, the blueprint's camera
+ * streaming over the real Mosquitto and answered, `mec link` changing a link at run time and the MEC
+ * node seeing it, `mec audit verify` on the logs, and SIGTERM taking every process down.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import mqtt from 'mqtt';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
@@ -35,7 +37,7 @@ describe('mec up: the local three-tier topology', () => {
     folder = await mkdtemp(path.join(os.tmpdir(), 'mec-up-'));
     child = spawn(
       process.execPath,
-      [MEC, 'up', '--mec-port', '0', '--cloud-port', '0', '--device-link-port', '0', '--cloud-link-port', '0', '--control-port', '0', '--no-mqtt', '--audit-dir', folder, '--device-interval-ms', '200'],
+      [MEC, 'up', '--mec-port', '0', '--cloud-port', '0', '--device-link-port', '0', '--cloud-link-port', '0', '--control-port', '0', '--audit-dir', folder, '--state-dir', folder, '--device-interval-ms', '200'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -70,7 +72,25 @@ describe('mec up: the local three-tier topology', () => {
     expect(lines.filter((line) => line.startsWith('[device]') && line.includes('failed'))).toEqual([]);
     const health = await fetch(`${urls.cloud}/v2/health/ready`);
     expect(health.status).toBe(200);
+    expect(lines.join('\n')).toMatch(/mec blueprint trial: cloud and MEC node up/);
   });
+
+  it('the trial blueprint\'s camera streams over MQTT and its frames are inspected', async () => {
+    expect(lines.join('\n')).toMatch(/simulated\s+camera cam-trial-1: brick, 2 fps over MQTT/);
+    const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, connectTimeout: 5_000, reconnectPeriod: 0 }).catch((error: Error) => {
+      throw new Error(`this test needs Mosquitto at 127.0.0.1:1883 (apt-get install mosquitto; .ci/run starts it): ${error.message}`);
+    });
+    try {
+      const results: Record<string, unknown>[] = [];
+      client.on('message', (_topic, payload) => results.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+      await client.subscribeAsync('mec/cameras/cam-trial-1/results');
+      await waitFor(() => results.length >= 2, 'two inspection results of the simulated camera', 30_000);
+      expect(results[0]).toMatchObject({ surface: 'brick' });
+      expect(typeof results[0]!.score).toBe('number');
+    } finally {
+      await client.endAsync();
+    }
+  }, 40_000);
 
   it('mec link show lists both links; mec link set cuts the cloud link and the MEC node notices, then heals', async () => {
     const shown = mecLink('show');
@@ -90,7 +110,7 @@ describe('mec up: the local three-tier topology', () => {
     expect(mecLink('set', 'mec-cloud', '--up').status).toBe(0);
     await waitFor(status, 'the MEC node to reach the cloud again');
     const unknown = mecLink('set', 'nosuchlink', '--down');
-    expect(unknown.status).toBe(1);
+    expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/EDGE_ERR_LINK_NOT_FOUND/);
   }, 60_000);
 
