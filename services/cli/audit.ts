@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { EdgeError } from '../core/errors.ts';
-import { verifyAuditLog } from '../audit/verify.ts';
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the hash-chained audit log of placement decisions');
@@ -13,6 +12,7 @@ export function registerAuditCommands(program: Command): void {
     .description('check every record of an audit log: hashes, sequence and chain')
     .argument('<file>', 'audit log (JSON Lines)')
     .action(async (file: string) => {
+      const { verifyAuditLog } = await import('../audit/verify.ts');
       const result = await verifyAuditLog(file);
       if (!result.ok) {
         throw new EdgeError('EDGE_ERR_AUDIT_LOG_INVALID', `line ${result.line}: ${result.problem}`, {

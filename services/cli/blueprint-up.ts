@@ -4,12 +4,10 @@
  * foreground and records itself in <state-dir>/<name>.json {pid, urls, startedAt}; `down` signals
  * that pid, waits for it to exit and removes the file.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { PROJECT_ROOT } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
 import { checkBlueprintFile, formatProblem } from '../blueprint/load-blueprint.ts';
 import { LOCAL_MQTT_URL, LOCAL_REDIS_URL, localPlan, type LocalPlan, type LocalPlanOptions } from '../blueprint/local-plan.ts';
@@ -18,8 +16,8 @@ import { redisAnswers } from '../offload/index.ts';
 import { startBlueprintSimulation, type BlueprintSimulation } from '../topology/blueprint-simulation.ts';
 import { startLocalTopology, type LocalTopology, type TopologyUrls } from '../topology/local-topology.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import { alive, readState, stateFile, type BlueprintState } from './blueprint-state.ts';
 
-export const DEFAULT_STATE_DIR = path.join(PROJECT_ROOT, 'var', 'blueprint');
 /** How long `down` waits after SIGTERM before SIGKILL. */
 const DOWN_GRACE_MS = 10_000;
 
@@ -49,43 +47,7 @@ export interface BlueprintUpOptions {
   links?: { 'device-mec'?: Partial<LinkSettings>; 'mec-cloud'?: Partial<LinkSettings> };
 }
 
-export interface BlueprintState {
-  name: string;
-  file: string;
-  pid: number;
-  urls: TopologyUrls;
-  startedAt: string;
-}
-
 type Print = (line: string) => void;
-
-function stateFile(stateDir: string, name: string): string {
-  return path.join(stateDir, `${name}.json`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but is someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // An exited process its parent has not reaped yet (a zombie) still answers signal 0: it has stopped.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-async function readState(file: string): Promise<BlueprintState | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as BlueprintState;
-  } catch {
-    return undefined;
-  }
-}
 
 export function describeUp(plan: LocalPlan, urls: TopologyUrls, auditDir: string | undefined, simulated: readonly string[] = []): string[] {
   return [

@@ -1,49 +1,14 @@
 /**
- * `mec blueprint validate FILE...`: checks blueprints (services/blueprint/load-blueprint.ts) and
- * prints one line per valid file, or every problem as FILE:LINE: /path: message (hint).
- * Exit codes: 0 all valid, 1 a blueprint is invalid, 2 usage error or a file that cannot be read.
+ * `mec blueprint validate|render|up|down`: the commands and their options. What each does lives in
+ * its own file (blueprint-validate.ts, blueprint-render.ts, blueprint-up.ts), loaded when the command
+ * runs so that `mec --help` and the other commands start fast.
  */
 import { Option, type Command } from 'commander';
-import { EdgeError } from '../core/errors.ts';
-import { checkBlueprintFile, formatProblem, type BlueprintSummary } from '../blueprint/load-blueprint.ts';
-import { renderBlueprintFile } from './blueprint-render.ts';
-import { blueprintDown, blueprintUp, DEFAULT_STATE_DIR, type BlueprintUpOptions } from './blueprint-up.ts';
+import type { BlueprintUpOptions } from './blueprint-up.ts';
+import { DEFAULT_STATE_DIR } from './blueprint-state.ts';
 import { port, positive } from './option-parsers.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import { EXIT_USAGE } from './exit-codes.ts';
 
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
-export function describeSummary(summary: BlueprintSummary): string {
-  return `${plural(summary.tiers, 'tier')}, ${plural(summary.nodes, 'node')}, ${plural(summary.devices, 'device kind')}, ${plural(summary.models, 'model')}, ${plural(summary.cameras, 'camera')}, policy ${summary.policy}`;
-}
-
-/** Validates each file in turn; returns the exit code (the worst over all files). */
-export async function validateFiles(files: readonly string[], options: { repository?: string }, out: (line: string) => void, err: (line: string) => void): Promise<number> {
-  let code = EXIT_OK;
-  for (const file of files) {
-    try {
-      const check = await checkBlueprintFile(file, options.repository === undefined ? {} : { repository: options.repository });
-      if (check.summary !== undefined) {
-        out(`${file}: valid (${describeSummary(check.summary)})`);
-      } else {
-        for (const problem of check.problems) out(formatProblem(file, problem));
-        err(`${file}: invalid (${plural(check.problems.length, 'problem')})`);
-        code = Math.max(code, EXIT_FAILURE);
-      }
-    } catch (error) {
-      if (error instanceof EdgeError && error.details?.unreadable === true) {
-        err(`${file}: ${error.message}`);
-        code = EXIT_USAGE;
-      } else {
-        throw error;
-      }
-    }
-  }
-  return code;
-}
 
 export function registerBlueprintCommands(program: Command): void {
   const blueprint = program.command('blueprint').description('blueprints: one file describing a whole stack (blueprints/README.md)');
@@ -58,6 +23,7 @@ export function registerBlueprintCommands(program: Command): void {
         process.stderr.write('mec blueprint validate: give at least one blueprint file (e.g. blueprints/field-speech.yaml)\n');
         process.exit(EXIT_USAGE);
       }
+      const { validateFiles } = await import('./blueprint-validate.ts');
       const code = await validateFiles(
         files,
         options,
@@ -77,6 +43,7 @@ export function registerBlueprintCommands(program: Command): void {
     .addOption(new Option('--repository <dir>', 'model repository folder (default: models/repository)'))
     .addHelpText('after', '\nExit codes: 0 rendered, 1 the blueprint is invalid (its problems are printed as by validate), 2 usage error or unreadable file.')
     .action(async (file: string, options: { out: string; image?: string; layout: 'object' | 'kind'; repository?: string }) => {
+      const { renderBlueprintFile } = await import('./blueprint-render.ts');
       process.exitCode = await renderBlueprintFile(
         file,
         options,
@@ -108,6 +75,7 @@ export function registerBlueprintCommands(program: Command): void {
     .action(async (file: string, options: Omit<BlueprintUpOptions, 'mqtt'> & { mqtt: string | boolean; simulate?: boolean; deviceIntervalMs: number }) => {
       // commander: --no-mqtt sets mqtt to false, --mqtt URL to the URL, neither leaves it true.
       const { mqtt, deviceIntervalMs, ...rest } = options;
+      const { blueprintUp } = await import('./blueprint-up.ts');
       process.exitCode = await blueprintUp(
         file,
         { ...rest, ...(mqtt === true ? {} : { mqtt }), ...(options.simulate === true ? { deviceIntervalMs } : {}) },
@@ -122,6 +90,7 @@ export function registerBlueprintCommands(program: Command): void {
     .option('--state-dir <dir>', 'where running blueprints are recorded', DEFAULT_STATE_DIR)
     .addHelpText('after', '\nExit codes: 0 stopped, 1 nothing (or not that one) running, 2 several running and no NAME given.')
     .action(async (name: string | undefined, options: { stateDir: string }) => {
+      const { blueprintDown } = await import('./blueprint-up.ts');
       process.exitCode = await blueprintDown(
         name,
         options,

@@ -6,8 +6,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFECT_TYPES, type DefectType } from '../client/camera/defects.ts';
-import { SURFACES } from '../client/camera/frames.ts';
-import { formatProgress, formatReport, simulateCameras, type SimulationOptions } from '../client/camera/simulate.ts';
+import { SURFACES } from '../client/camera/surfaces.ts';
+import type { SimulationOptions } from '../client/camera/simulate.ts';
 import { number } from './option-parsers.ts';
 
 function defectTypes(value: string): DefectType[] {
@@ -61,6 +61,7 @@ export function registerCameraCommands(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
+        const { formatProgress, formatReport, simulateCameras } = await import('../client/camera/simulate.ts');
         const report = await simulateCameras({
           fps: flags.fps,
           surface: flags.surface,

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
-import { DeviceClient, type DevicePlacement } from '../client/device/index.ts';
+import type { DevicePlacement } from '../client/device/index.ts';
 import { PROJECT_ROOT } from '../core/config.ts';
 import { EdgeError, toEdgeError } from '../core/errors.ts';
 import { DATA_CLASSES } from '../scheduler/types.ts';
@@ -127,6 +127,7 @@ export function registerDeviceCommands(program: Command): void {
       const runs: DeviceRun[] = [];
       let firstFailure: EdgeError | undefined;
       try {
+        const { DeviceClient } = await import('../client/device/index.ts');
         const device = await DeviceClient.start({ mecUrl: flags.mec, ...(flags.slowdown === undefined ? {} : { deviceSlowdown: flags.slowdown }) });
         try {
           if (!flags.json) {

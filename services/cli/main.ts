@@ -4,10 +4,11 @@
  * error that ends a command maps to 1 (failed), 2 (called wrong) or 3 (something did not answer).
  */
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { loadConfig, mergeConfig, type ConfigInput } from '../core/config.ts';
+import path from 'node:path';
+import { loadConfig, mergeConfig, PROJECT_ROOT, type ConfigInput } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
-import { startNode } from '../node.ts';
 import { registerCameraCommands } from './camera.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerLinkCommands } from './link.ts';
@@ -17,6 +18,10 @@ import { registerWorkerCommand } from './worker.ts';
 import { registerBlueprintCommands } from './blueprint.ts';
 import { integer } from './option-parsers.ts';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.ts';
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 async function readConfigFile(file: string): Promise<ConfigInput> {
   let parsed: unknown;
@@ -34,7 +39,8 @@ async function readConfigFile(file: string): Promise<ConfigInput> {
 const program = new Command()
   .name('mec')
   .description('MEC ML inference offloading platform: three tiers (device, MEC node, cloud), placement decided per request')
-  .showHelpAfterError()
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .showHelpAfterError('(mec --help lists the commands; mec COMMAND --help their options)')
   .addHelpText('after', `${EXIT_CODES_HELP}\nEvery command has --help (mec COMMAND --help, mec blueprint up --help).`)
   // Inherited by every subcommand registered below: an unknown option, a missing argument or a bad
   // value exits 2 everywhere (commander's own default is 1, which means "the work failed" here).
@@ -44,7 +50,7 @@ const program = new Command()
 
 program
   .command('serve')
-  .description('start one MEC node serving HTTP with its default models loaded')
+  .description('start one node (a MEC node, or with --role cloud a cloud node) serving HTTP with its models loaded; stays in the foreground')
   .option('--config <file>', 'JSON file with any part of the configuration (services/core/config.ts); flags override it')
   .option('--port <port>', 'TCP port to listen on (default: 8080)', integer('--port', 0, 65535))
   .option('--host <host>', 'address to bind (default: 127.0.0.1)')
@@ -111,6 +117,8 @@ program
     };
     const fromFile = options.config === undefined ? {} : await readConfigFile(String(options.config));
     const config = loadConfig(mergeConfig(fromFile, flags));
+    // Loaded here, not at the top: the other commands (and --help) need not load onnxruntime, sharp and fastify.
+    const { startNode } = await import('../node.ts');
     const node = await startNode(config);
     const mqtt = node.streams.mqtt ? `; cameras: MQTT ${config.streams.mqtt.url} and ${node.url.replace('http', 'ws')}/v1/streams/{cameraId}` : `; cameras: ${node.url.replace('http', 'ws')}/v1/streams/{cameraId}`;
     const role = config.placement.tier === 'cloud' ? 'Cloud node' : 'MEC node';

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/config.ts';
 import type { LinkSettings } from '../links/link-settings.ts';
-import { blueprintUp, DEFAULT_STATE_DIR } from './blueprint-up.ts';
+import { DEFAULT_STATE_DIR } from './blueprint-state.ts';
 import { number, port, positive } from './option-parsers.ts';
 
 export const DEFAULT_BLUEPRINT = path.join(PROJECT_ROOT, 'blueprints', 'trial.yaml');
@@ -75,6 +75,7 @@ export function registerUpCommand(program: Command): void {
     .action(async (file: string, options: UpOptions) => {
       const cloudLink = linkOverride(options.cloudLatencyMs, options.cloudBandwidthMbit);
       const deviceLink = linkOverride(options.deviceLatencyMs, options.deviceBandwidthMbit);
+      const { blueprintUp } = await import('./blueprint-up.ts');
       process.exitCode = await blueprintUp(
         file,
         {

@@ -10,7 +10,6 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, mergeConfig, type ConfigInput } from '../core/config.ts';
 import { EdgeError } from '../core/errors.ts';
-import { polledReachability, workersFromConfig } from '../offload/index.ts';
 import { integer } from './option-parsers.ts';
 
 interface WorkerOptions {
@@ -62,6 +61,7 @@ export function registerWorkerCommand(program: Command): void {
       };
       const config = loadConfig(mergeConfig(await configFile(options.config), flags));
       const origin = nodeUrl.origin;
+      const { polledReachability, workersFromConfig } = await import('../offload/index.ts');
       const workers = workersFromConfig(config, origin, polledReachability(origin));
       process.stdout.write(`Job worker running jobs from ${config.offload.redisUrl} (prefix ${config.offload.prefix}) through ${origin}\n`);
       let closing = false;

@@ -14,7 +14,9 @@ import { EdgeError } from '../../core/errors.ts';
 import { DEFECT_TYPES, defectsSvg, drawDefect, type DefectType, type DrawnDefect } from './defects.ts';
 import { mulberry32, type Random } from './random.ts';
 
-export const SURFACES = ['brick', 'gravel', 'grass', 'metal', 'textile'] as const;
+import { SURFACES } from './surfaces.ts';
+
+export { SURFACES };
 export type FrameFormat = 'jpeg' | 'png';
 
 /** A decoded texture: 8-bit RGB, row-major. */
