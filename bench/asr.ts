@@ -42,6 +42,7 @@ import { closedLoop } from './lib/closed-loop.ts';
 import { rssMb, startServer } from './lib/node-process.ts';
 import { median, summarize } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
+import { startProgress } from '../services/cli/progress.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const MODELS = ['melspec', 'speech_embedding', 'silero_vad', 'asr'];
@@ -139,14 +140,18 @@ class FactorLog {
 async function inProcess(clips: readonly Clip[]) {
   const runtime = createRuntime(config);
   const repository = await createRepository({ config, runtime, load: MODELS });
+  // Steps: one recorded transcription per clip, then 2 baseline and 2 task loops.
+  const progress = startProgress({ label: 'bench:asr in-process', total: clips.length + 4, unit: 'steps' });
   try {
     // Record what one transcription of each clip runs, and show what it recognised.
     const recorded: RecordedRun[][] = [];
     for (const clip of clips) {
+      progress.tick(0, `recording ${clip.name}`);
       const runs: RecordedRun[] = [];
       const result = await createSpeechTasks({ repository: recordingRepository(repository, runs), config }).transcribe(clip.wav);
       recorded.push(runs);
-      process.stdout.write(`  ${clip.name}, ${clip.seconds.toFixed(2)} s -> "${result.text}" (${runs.length} model runs)\n`);
+      progress.log(`  ${clip.name}, ${clip.seconds.toFixed(2)} s -> "${result.text}" (${runs.length} model runs)`, process.stdout);
+      progress.tick();
     }
 
     const perModel = new Map<string, number[]>(MODELS.map((model) => [model, []]));
@@ -186,10 +191,17 @@ async function inProcess(clips: readonly Clip[]) {
     const offLevel = Math.max(config.speech.vadThreshold - 0.15, 0.01);
     const voiceEndSample = (lastIndexWhere(probabilities, (probability) => probability >= offLevel) + 1) * VAD_CHUNK;
     const runsPerClip = (model: string) => median(recorded.map((runs) => runs.filter((run) => run.model === model).length));
-    const baselines = [await baseline(1), await baseline(2)];
-    const taskRuns = [await task(1), await task(2)];
+    const step = async <T>(note: string, run: () => Promise<T>): Promise<T> => {
+      progress.tick(0, note);
+      const result = await run();
+      progress.tick();
+      return result;
+    };
+    const baselines = [await step('models alone, 1 in flight', () => baseline(1)), await step('models alone, 2 in flight', () => baseline(2))];
+    const taskRuns = [await step('transcribe task, 1 in flight', () => task(1)), await step('transcribe task, 2 in flight', () => task(2))];
     return { baselines, taskRuns, perModel, runsPerClip, voiceEndSample };
   } finally {
+    progress.finish();
     await repository.close();
   }
 }
@@ -317,10 +329,13 @@ async function main(): Promise<void> {
   try {
     const idle = rssMb(pid);
     const postRows: (string | number)[][] = [];
+    const postProgress = startProgress({ label: 'bench:asr POST /v1/asr', total: 3, unit: 'loads' });
     for (const concurrency of [1, 2, 4]) {
-      const { loop, log, memory } = await postLoad(server.url, clips, concurrency, pid);
+      postProgress.tick(0, `concurrency ${concurrency}`);
+      const { loop, log, memory } = await postLoad(server.url, clips, concurrency, pid).finally(() => postProgress.tick());
       postRows.push([concurrency, loop.throughput, loop.p50, loop.p99, rtf(median(log.factors)), log.audioSeconds / loop.seconds, loop.errors === 0 ? 0 : JSON.stringify(loop.errorCodes), loop.throughput / taskRuns[Math.min(concurrency, 2) - 1]!.loop.throughput, memory.rss, memory.peak]);
     }
+    postProgress.finish();
     printTable(`3. POST /v1/asr over HTTP to a node in its own process (RSS idle ${idle.rss.toFixed(0)} MB); "vs in-process" = requests/s over phase 2's clips/s at min(concurrency, 2) in flight`, ['concurrency', 'requests/s', 'p50 ms', 'p99 ms', 'RTF (median)', 'audio s / s', 'errors', 'vs in-process', 'RSS MB', 'peak RSS MB'], postRows);
 
     const audio = streamAudio(clips[0]!, voiceEndSample);
@@ -329,8 +344,10 @@ async function main(): Promise<void> {
     const repetitions = Math.max(2, Math.ceil(SECONDS / repetitionSeconds));
     const streamRows: (string | number)[][] = [];
     const endSilence = config.speech.stream.endSilenceMs;
+    const streamProgress = startProgress({ label: 'bench:asr streams', total: 3, unit: 'runs' });
     for (const streams of [1, 4, 8]) {
-      const reports = await Promise.all(Array.from({ length: streams }, () => oneStream(server.url, audio, repetitions)));
+      streamProgress.tick(0, `${streams} live streams x${repetitions}`);
+      const reports = await Promise.all(Array.from({ length: streams }, () => oneStream(server.url, audio, repetitions))).finally(() => streamProgress.tick());
       const latency = summarize(reports.flatMap((report) => report.latencies));
       const finals = reports.reduce((sum, report) => sum + report.finals, 0);
       const errors = reports.flatMap((report) => report.errors);
@@ -340,6 +357,7 @@ async function main(): Promise<void> {
         median(reports.flatMap((report) => report.partials)), errors.length === 0 ? 0 : errors.join(','), [...texts].map((text) => `"${text}"`).join(' | '), rssMb(pid).rss,
       ]);
     }
+    streamProgress.finish();
     printTable(
       `4. Live streams over WebSocket (goforward ${clips[0]!.seconds.toFixed(1)} s + ${SILENCE_MS} ms silence, ${CHUNK_MS} ms chunks in real time, x${repetitions} per stream); latency = last voiced chunk (voice activity's view) sent -> final received, endSilenceMs included by design`,
       ['streams', 'finals/repetitions', 'p50 ms', 'p99 ms', 'endSilenceMs', 'p50 beyond endSilence', 'partials per utterance (median)', 'errors', 'final texts', 'RSS MB'],

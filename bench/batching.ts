@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, PROJECT_ROOT } from '../services/core/config.ts';
 import type { ModelCard, Tensor } from '../services/core/contracts.ts';
 import { createRuntime, type OnnxRuntime } from '../services/runtime/index.ts';
+import { startProgress, type Progress } from '../services/cli/progress.ts';
 
 const { values } = parseArgs({
   options: {
@@ -110,7 +111,7 @@ function median(values: number[]): number {
  * The configurations of one model run interleaved, ROUNDS times each, so that a neighbour's load
  * on this shared machine hits them alike; throughput is the median over rounds, latencies pooled.
  */
-async function measure(subject: Subject): Promise<Row[]> {
+async function measure(subject: Subject, progress: Progress): Promise<Row[]> {
   const runtimes = new Map<number, OnnxRuntime>();
   try {
     for (const maxBatchSize of BATCH_SIZES) {
@@ -126,10 +127,12 @@ async function measure(subject: Subject): Promise<Row[]> {
       });
       await burst(runtime, subject, CLIENTS * 2); // warm up every worker
     }
+    progress.tick(0, `${subject.name}, ${ROUNDS} rounds of maxBatch ${BATCH_SIZES.join('/')}`);
     const samples = new Map<number, Sample[]>(BATCH_SIZES.map((size) => [size, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const maxBatchSize of BATCH_SIZES) {
         samples.get(maxBatchSize)!.push(await burst(runtimes.get(maxBatchSize)!, subject, Math.ceil(subject.requests / ROUNDS)));
+        progress.tick(1, `${subject.name}, round ${round + 1}/${ROUNDS}, maxBatch ${maxBatchSize}`);
       }
     }
     return BATCH_SIZES.map((maxBatch) => {
@@ -150,7 +153,10 @@ async function measure(subject: Subject): Promise<Row[]> {
 }
 
 const rows: Row[] = [];
-for (const subject of subjects()) rows.push(...(await measure(subject)));
+const measured = subjects();
+const progress = startProgress({ label: 'bench:batching', total: measured.length * ROUNDS * BATCH_SIZES.length, unit: 'bursts' });
+for (const subject of measured) rows.push(...(await measure(subject, progress)));
+progress.finish();
 
 const header = ['model', 'maxBatch', 'mean batch', 'req/s', 'p50 ms', 'p99 ms', 'req/s vs 1', 'p50 vs 1', 'p99 vs 1'];
 const lines = rows.map((row) => {

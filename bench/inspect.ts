@@ -32,6 +32,7 @@ import { mulberry32 } from '../services/client/camera/random.ts';
 import { closedLoop } from './lib/closed-loop.ts';
 import { rssMb, startServer } from './lib/node-process.ts';
 import { printTable } from './lib/table.ts';
+import { startProgress, type Progress } from '../services/cli/progress.ts';
 import { privateBroker } from '../test/support/mosquitto.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -55,7 +56,7 @@ async function sampleFrames(count: number): Promise<Buffer[]> {
   return frames;
 }
 
-async function inProcess(frames: readonly Buffer[]) {
+async function inProcess(frames: readonly Buffer[], progress: Progress) {
   const runtime = createRuntime(config);
   const repository = await createRepository({ config, runtime, load: ['defect'] });
   const inspection = createInspectionTasks({ repository, config });
@@ -63,12 +64,15 @@ async function inProcess(frames: readonly Buffer[]) {
     // A tile as the task sends it: 8-bit pixels widened on the worker (Tensor.pixels).
     const unit = 1 / 255;
     const tile = (): Tensor => ({ type: 'float32', dims: [1, 3, SIZE, SIZE], data: new Uint8Array(3 * SIZE * SIZE).fill(128), pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } });
+    progress.tick(0, 'raw model');
     const raw = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async () => {
       await repository.infer('defect', undefined, { image: tile() });
     }, { warmupMs: 1000 });
+    progress.tick(1, 'inspect task');
     const task = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async (iteration) => {
       await inspection.inspect(frames[iteration % frames.length]!, { surface: SURFACE });
     }, { warmupMs: 1000 });
+    progress.tick();
     return { raw, task };
   } finally {
     await repository.close();
@@ -98,7 +102,8 @@ function rowOf(label: string, offered: number, report: SimulationReport): (strin
 async function main(): Promise<void> {
   process.stdout.write(`bench:inspect on ${os.cpus().length} cores, ${config.runtime.workers} workers x ${config.runtime.intraOpThreads} thread, surface ${SURFACE}, ${SECONDS} s per phase\n`);
   const frames = await sampleFrames(40);
-  const { raw, task } = await inProcess(frames);
+  const computeProgress = startProgress({ label: 'bench:inspect in-process', total: 2, unit: 'phases' });
+  const { raw, task } = await inProcess(frames, computeProgress).finally(() => computeProgress.finish());
   printTable('Compute limit: the defect model and the inspect task, in-process', ['pipeline', 'in flight', 'frames/s', 'p50 ms', 'p99 ms', 'vs raw'], [
     ['raw model (tensor in, worker pool)', raw.concurrency, raw.throughput, raw.p50, raw.p99, 1],
     ['inspect task (JPEG in, regions out)', task.concurrency, task.throughput, task.p50, task.p99, task.throughput / raw.throughput],
@@ -108,18 +113,24 @@ async function main(): Promise<void> {
   const mqttUrl = MQTT_URL ?? broker!.url;
   const server = await startServer(['--port', '0', '--models', 'defect', '--log-level', 'warn', '--mqtt', mqttUrl, '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
   const rows: (string | number)[][] = [];
+  const progress = startProgress({ label: 'bench:inspect cameras', total: RATES.length + 1, unit: 'runs' });
   try {
     os.setPriority(config.runtime.workerNice);
     const base = { surface: SURFACE, defectRate: 0.1, cameras: CAMERAS, size: SIZE, distinctFrames: 30, timeoutMs: 3000, seed: 11 } as const;
     // The node's MQTT bridge connects in the background: a short run first makes sure it is there.
     await simulateCameras({ ...base, fps: 5, count: 5, cameras: 1, mqtt: mqttUrl });
     for (const fps of RATES) {
+      progress.tick(0, `MQTT, ${fps * CAMERAS} fps offered`);
       const report = await simulateCameras({ ...base, fps, count: Math.round(fps * SECONDS), mqtt: mqttUrl, cameraId: `bench-mqtt-${fps}` });
       rows.push(rowOf('MQTT', fps * CAMERAS, report));
+      progress.tick();
     }
     const wsRate = RATES.find((fps) => fps * CAMERAS >= 30) ?? RATES.at(-1)!;
+    progress.tick(0, `WebSocket, ${wsRate * CAMERAS} fps offered`);
     const report = await simulateCameras({ ...base, fps: wsRate, count: Math.round(wsRate * SECONDS), ws: server.url.replace('http', 'ws'), cameraId: `bench-ws-${wsRate}` });
     rows.push(rowOf('WebSocket', wsRate * CAMERAS, report));
+    progress.tick();
+    progress.finish();
     const memory = rssMb(server.child.pid!);
     printTable(
       `${CAMERAS} cameras -> node (own process) -> results, ${SIZE}x${SIZE} JPEG frames; latency = frame capture to result as the camera sees it`,
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`node RSS after the runs: ${memory.rss.toFixed(0)} MB (peak ${memory.peak.toFixed(0)} MB)\n`);
   } finally {
+    progress.finish();
     server.child.kill('SIGTERM');
     await broker?.close();
   }

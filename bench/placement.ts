@@ -58,6 +58,7 @@ import {
   type Workload,
 } from './placement/simulator.ts';
 import { formatNumber, printTable } from './lib/table.ts';
+import { startProgress, type Progress } from '../services/cli/progress.ts';
 import { TIERS, type PlacementTask } from '../services/scheduler/types.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -149,8 +150,9 @@ export interface ScenarioRuns {
 }
 
 /** Every scenario x every policy, each scenario's stream shared by its policies. */
-export function runSimulations(workload: Workload, requests = REQUESTS, seed = SEED): ScenarioRuns[] {
+export function runSimulations(workload: Workload, requests = REQUESTS, seed = SEED, progress?: Progress): ScenarioRuns[] {
   return scenarios(requests).map((scenario, index) => {
+    progress?.tick(0, `${scenario.name}, every policy`);
     const stream = generateRequests(workload, TOPOLOGY, scenario, seed + index);
     const runs = new Map<PolicyName, RunResult>();
     const summaries = new Map<PolicyName, RunSummary>();
@@ -159,6 +161,7 @@ export function runSimulations(workload: Workload, requests = REQUESTS, seed = S
       runs.set(policy, run);
       summaries.set(policy, summarizeRun(run));
     }
+    progress?.tick();
     return { scenario, stream, runs, summaries };
   });
 }
@@ -180,13 +183,14 @@ export interface SeedRuns {
 }
 
 /** Ours and the oracle on the streams of more seeds: the long trace the oracle-ratio target is judged on. */
-export function runSeeds(workload: Workload, results: readonly ScenarioRuns[], seeds = SEEDS, requests = REQUESTS): SeedRuns {
+export function runSeeds(workload: Workload, results: readonly ScenarioRuns[], seeds = SEEDS, requests = REQUESTS, progress?: Progress): SeedRuns {
   const perSeed = new Map<string, Array<{ seed: number; ours: number; oracle: number }>>();
   const pooled = new Map<string, { ours: number; oracle: number; requests: number }>();
   for (const [index, { scenario, runs }] of results.entries()) {
     const latencies = { ours: runs.get('ours')!.outcomes.map((o) => o.latencyMs), oracle: runs.get('oracle')!.outcomes.map((o) => o.latencyMs) };
     const rows = [{ seed: seeds[0]!, ours: percentileOf(latencies.ours, 95), oracle: percentileOf(latencies.oracle, 95) }];
     for (const seed of seeds.slice(1)) {
+      progress?.tick(0, `${scenario.name}, seed ${seed}`);
       // The same scenario, a new request stream and new service draws; only latencies are kept (memory).
       const stream = generateRequests(workload, TOPOLOGY, scenario, seed + index);
       const ours = simulate(workload, scenario, stream, 'ours', { seed }).outcomes.map((o) => o.latencyMs);
@@ -194,6 +198,7 @@ export function runSeeds(workload: Workload, results: readonly ScenarioRuns[], s
       rows.push({ seed, ours: percentileOf(ours, 95), oracle: percentileOf(oracle, 95) });
       latencies.ours.push(...ours);
       latencies.oracle.push(...oracle);
+      progress?.tick();
     }
     perSeed.set(scenario.name, rows);
     pooled.set(scenario.name, { ours: percentileOf(latencies.ours, 95), oracle: percentileOf(latencies.oracle, 95), requests: latencies.ours.length });
@@ -383,9 +388,12 @@ async function main(): Promise<void> {
   printMeasurements(measurements);
   const workload = workloadOf(measurements);
   const simulationStarted = performance.now();
-  const results = runSimulations(workload);
+  // Simulate first, then print, so that no table is written while the bar is drawn.
+  const progress = startProgress({ label: 'bench:placement simulation', total: scenarios(REQUESTS).length * SEEDS.length, unit: 'runs' });
+  const results = runSimulations(workload, REQUESTS, SEED, progress);
+  const seedRuns = runSeeds(workload, results, SEEDS, REQUESTS, progress);
+  progress.finish();
   printAssumptions(results);
-  const seedRuns = runSeeds(workload, results);
   if (SEEDS.length > 1) printSeeds(seedRuns);
   printSimulation(results, seedRuns);
   printWhatIfs(workload, results);

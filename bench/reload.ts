@@ -26,6 +26,7 @@ import { startNode } from '../services/node.ts';
 import { ModelRegistry } from '../services/registry/index.ts';
 import { createRuntime } from '../services/runtime/index.ts';
 import { printTable } from './lib/table.ts';
+import { startProgress } from '../services/cli/progress.ts';
 
 const { values } = parseArgs({
   options: {
@@ -81,6 +82,8 @@ async function memoryRows(root: string): Promise<Array<Array<string | number>>> 
   const registry = new ModelRegistry({ root, runtime, maxQueueSize: config.runtime.maxQueueSize, queueTimeoutMs: config.runtime.queueTimeoutMs, retireGraceMs: 0 });
   await registry.refresh();
   const rows: Array<Array<string | number>> = [];
+  const arenas = process.env.MALLOC_ARENA_MAX ?? 'default';
+  const progress = startProgress({ label: `bench:reload memory (malloc arenas ${arenas})`, total: MODELS.length * 2 * CYCLES, unit: 'cycles' });
   try {
     for (const name of MODELS) {
       for (const kind of ['load/unload', 'reload v1<->v2'] as const) {
@@ -98,6 +101,7 @@ async function memoryRows(root: string): Promise<Array<Array<string | number>>> 
             await setVersion(root, name, cycle % 2 === 0 ? 2 : 1);
             await registry.load(name);
           }
+          progress.tick(1, `${name} ${kind}`);
         }
         const msPerCycle = (performance.now() - started) / CYCLES;
         if (kind === 'reload v1<->v2') await registry.unload(name);
@@ -117,6 +121,7 @@ async function memoryRows(root: string): Promise<Array<Array<string | number>>> 
       }
     }
   } finally {
+    progress.finish();
     await registry.close({ force: true });
   }
   return rows;
@@ -132,8 +137,9 @@ async function memoryPart(): Promise<void> {
     const env = { ...process.env };
     if (arenas === 'default') delete env.MALLOC_ARENA_MAX;
     else env.MALLOC_ARENA_MAX = arenas;
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory-child', '--cycles', String(CYCLES)], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-    if (child.status !== 0) throw new Error(`memory child (MALLOC_ARENA_MAX=${arenas}) failed: ${child.stderr}`);
+    // The child's stderr is ours: its progress and its errors show as they come.
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory-child', '--cycles', String(CYCLES)], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+    if (child.status !== 0) throw new Error(`memory child (MALLOC_ARENA_MAX=${arenas}) failed with exit code ${child.status} (its errors above)`);
     const line = child.stdout.trim().split('\n').pop()!;
     // NaN (no such span) crosses JSON as null.
     for (const row of JSON.parse(line) as Array<Array<string | number | null>>) rows.push([arenas, ...row.map((cell) => cell ?? '-')]);
@@ -198,6 +204,7 @@ async function requestsPart(root: string): Promise<void> {
   ];
   const reloadFailures: string[] = [];
   const started = performance.now();
+  const progress = startProgress({ label: 'bench:reload requests', total: RELOADS * MODELS.length, unit: 'reloads' });
   try {
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (let reload = 0; reload < RELOADS; reload += 1) {
@@ -205,10 +212,12 @@ async function requestsPart(root: string): Promise<void> {
         await setVersion(root, name, reload % 2 === 0 ? 2 : 1);
         const response = await fetch(`${node.url}/v2/repository/models/${name}/load`, { method: 'POST' });
         if (response.status !== 200) reloadFailures.push(`${name}: ${response.status} ${await response.text()}`);
+        progress.tick(1, `${name} v${reload % 2 === 0 ? 2 : 1}`);
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
+    progress.finish(`${tallies.inspect.ok + tallies.detect.ok} requests answered`);
     running = false;
     await Promise.all(clients);
     await node.close();

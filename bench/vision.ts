@@ -27,6 +27,7 @@ import { loadConfig, PROJECT_ROOT } from '../services/core/config.ts';
 import { createRuntime } from '../services/runtime/index.ts';
 import { createRepository } from '../services/registry/index.ts';
 import { createVisionTasks } from '../services/tasks/vision/index.ts';
+import { startProgress, type Progress } from '../services/cli/progress.ts';
 import { closedLoop, type ClosedLoopResult } from './lib/closed-loop.ts';
 import { rssMb, startServer, type ServerProcess } from './lib/node-process.ts';
 import { median, summarize } from './lib/stats.ts';
@@ -61,18 +62,20 @@ async function rawSessionRun(): Promise<{ medianMs: number; perSecond: number }>
   return { medianMs, perSecond: 1000 / medianMs };
 }
 
-async function inProcessPipeline(): Promise<ClosedLoopResult[]> {
+async function inProcessPipeline(progress: Progress): Promise<ClosedLoopResult[]> {
   const runtime = createRuntime(config);
   const repository = await createRepository({ config, runtime, load: ['centernet'] });
   const vision = createVisionTasks({ repository, config });
   try {
     const results: ClosedLoopResult[] = [];
     for (const concurrency of [1, 16]) {
+      progress.tick(0, `in-process pipeline, concurrency ${concurrency}`);
       results.push(
         await closedLoop(concurrency, SECONDS * 1000, async (i) => {
           await vision.detect(PHOTOS[i % PHOTOS.length] as Buffer, { model: 'centernet' });
         }, { warmupMs: WARMUP_MS }),
       );
+      progress.tick();
     }
     return results;
   } finally {
@@ -86,18 +89,24 @@ async function detectOverHttp(pool: Pool, body: Buffer): Promise<void> {
   if (response.statusCode !== 200) throw Object.assign(new Error(text), { code: `HTTP_${response.statusCode}` });
 }
 
-async function overHttp(server: ServerProcess) {
+async function overHttp(server: ServerProcess, progress: Progress) {
   const pool = new Pool(server.url, { connections: 32, pipelining: 1 });
   try {
     const idle = rssMb(server.child.pid!);
     const send = (i: number) => detectOverHttp(pool, PHOTOS[i % PHOTOS.length] as Buffer);
     const loads: ClosedLoopResult[] = [];
-    for (const concurrency of CONCURRENCIES) loads.push(await closedLoop(concurrency, SECONDS * 1000, send, { warmupMs: WARMUP_MS }));
+    for (const concurrency of CONCURRENCIES) {
+      progress.tick(0, `server over HTTP, concurrency ${concurrency}`);
+      loads.push(await closedLoop(concurrency, SECONDS * 1000, send, { warmupMs: WARMUP_MS }));
+      progress.tick();
+    }
     // A phase of its own for the health probe, so that its requests (and its process) are not
     // charged to the throughput measured above.
+    progress.tick(0, 'saturated while /v2/health/live is probed');
     const probe = probeHealth(server.url, SECONDS * 1000);
     const saturatedWhileProbed = await closedLoop(CONCURRENCIES[CONCURRENCIES.length - 1]!, SECONDS * 1000, send, { warmupMs: WARMUP_MS });
     const health = summarize(await probe);
+    progress.tick();
     const loaded = rssMb(server.child.pid!);
     return { loads, saturatedWhileProbed, health, idle, loaded };
   } finally {
@@ -125,16 +134,22 @@ function probeHealth(url: string, durationMs: number): Promise<number[]> {
 
 async function main(): Promise<void> {
   process.stdout.write(`bench:vision - CenterNet, ${config.runtime.workers} workers x ${config.runtime.intraOpThreads} intra-op thread(s), ${SECONDS}s per phase\n`);
+  // Phases: the raw loop, 2 in-process concurrencies, 3 over HTTP and the probed one.
+  const progress = startProgress({ label: 'bench:vision', total: 3 + CONCURRENCIES.length + 1, unit: 'phases' });
+  progress.tick(0, 'raw session.run loop');
   const raw = await rawSessionRun();
-  const pipeline = await inProcessPipeline();
+  progress.tick();
+  const pipeline = await inProcessPipeline(progress);
+  progress.tick(0, 'starting the node');
   const server = await startServer(['--port', '0', '--models', 'centernet,nanodet', '--log-level', 'warn', '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
   os.setPriority(config.runtime.workerNice);
   let http: Awaited<ReturnType<typeof overHttp>>;
   try {
-    http = await overHttp(server);
+    http = await overHttp(server, progress);
   } finally {
     server.child.kill('SIGTERM');
     await once(server.child, 'exit');
+    progress.finish();
   }
 
   const pipelineSaturated = pipeline[pipeline.length - 1]!;

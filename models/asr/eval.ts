@@ -43,6 +43,7 @@ import { decodeWav } from '../../services/tasks/speech/wav.ts';
 import { printTable } from '../../bench/lib/table.ts';
 import { median } from '../../bench/lib/stats.ts';
 import { DEFAULT_POCKETSPHINX_SETTINGS, readTunedSettings, readVocabulary, recogniseAll, TUNED_SETTINGS_FILE, type PeerRun } from './pocketsphinx.ts';
+import { startProgress } from '../../services/cli/progress.ts';
 import { scoreGroup, topConfusions, wordErrors, type GroupScore, type WordErrors } from './scoring.ts';
 
 /** One line of DIR/test.jsonl (synth.py). */
@@ -155,8 +156,13 @@ async function runOurs(clips: readonly Clip[], modelOverride: string | undefined
     const results: TranscribeResult[] = [];
     const cpuBefore = process.cpuUsage();
     const wallBefore = performance.now();
-    for (const clip of clips) results.push(await speech.transcribe(readFileSync(clip.path)));
+    const progress = startProgress({ label: `eval:asr ${model}`, total: clips.length, unit: 'clips' });
+    for (const clip of clips) {
+      results.push(await speech.transcribe(readFileSync(clip.path)));
+      progress.tick(1, clip.id);
+    }
     const cpu = process.cpuUsage(cpuBefore);
+    progress.finish();
     return { results, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wallBefore, model };
   } finally {
     await repository.close();
@@ -213,6 +219,18 @@ function printPeerOnly(clips: readonly Clip[], peer: PeerRun, peerDefaults: Peer
   );
 }
 
+/** pocketsphinx decodes every clip in one batch process: its progress is the elapsed time, then all clips at once. */
+async function peerRun(label: string, clips: readonly Clip[], run: () => Promise<PeerRun>): Promise<PeerRun> {
+  const progress = startProgress({ label, total: clips.length, unit: 'clips' });
+  try {
+    const result = await run();
+    progress.update(clips.length);
+    return result;
+  } finally {
+    progress.finish();
+  }
+}
+
 async function main(): Promise<void> {
   const limit = args.limit === undefined ? undefined : Number(args.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new Error(`--limit takes a positive whole number of clips, not "${args.limit}"`);
@@ -225,12 +243,12 @@ async function main(): Promise<void> {
     ? `pocketsphinx tuned on the validation split (${path.relative(PROJECT_ROOT, TUNED_SETTINGS_FILE)}: wip ${tuned.wip}, lw ${tuned.lw}, pip ${tuned.pip}, beam ${tuned.beam}, wbeam ${tuned.wbeam})`
     : `pocketsphinx at its defaults (no ${path.relative(PROJECT_ROOT, TUNED_SETTINGS_FILE)}; run tune-pocketsphinx.ts)`;
   process.stdout.write(`pocketsphinx: ${clips.length} clips in one process on core 0, ${tuned ? 'tuned settings' : 'defaults'}...\n`);
-  const peer: PeerRun = await recogniseAll(clips.map((clip) => clip.path), vocabulary, tuned ?? DEFAULT_POCKETSPHINX_SETTINGS);
+  const peer: PeerRun = await peerRun('eval:asr pocketsphinx', clips, () => recogniseAll(clips.map((clip) => clip.path), vocabulary, tuned ?? DEFAULT_POCKETSPHINX_SETTINGS));
   if (peer.deadFrames > 0) throw new Error(`pocketsphinx's search died on ${peer.deadFrames} frames (No active HMM) with these settings; retune (tune-pocketsphinx.ts) or delete ${TUNED_SETTINGS_FILE}`);
   let peerDefaults: PeerRun | undefined;
   if (args['peer-defaults'] && tuned) {
     process.stdout.write(`pocketsphinx at its defaults (--peer-defaults): ${clips.length} clips again...\n`);
-    peerDefaults = await recogniseAll(clips.map((clip) => clip.path), vocabulary, DEFAULT_POCKETSPHINX_SETTINGS);
+    peerDefaults = await peerRun('eval:asr pocketsphinx defaults', clips, () => recogniseAll(clips.map((clip) => clip.path), vocabulary, DEFAULT_POCKETSPHINX_SETTINGS));
   }
   if (args['peer-only']) {
     printPeerOnly(clips, peer, peerDefaults, peerLabel, dir);

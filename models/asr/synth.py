@@ -13,12 +13,15 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import wave
 from multiprocessing import Pool
 
 import numpy as np
 
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from progress import Progress  # noqa: E402  (models/progress.py)
 import sentences
 from voices import ACCENTS, HELDOUT_FESTIVAL, HELDOUT_VARIANTS, TRAIN_FESTIVAL, TRAIN_VARIANTS
 
@@ -194,9 +197,11 @@ def synthesise(out, split, jobs, processes):
     os.makedirs(directory, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         festival_batch([job for job in jobs if job["engine"] == "festival"], scratch)
+        reporter = Progress(f"synth {split}", len(jobs), "clips")
         with Pool(processes) as pool:
             for _ in pool.imap_unordered(render, [(job, directory) for job in jobs], chunksize=16):
-                pass
+                reporter.tick()
+        reporter.finish()
     with open(os.path.join(out, f"{split}.jsonl"), "w") as handle:
         for job in jobs:
             record = {"id": job["id"], "file": f"{split}/{job['id']}.wav", "text": job["text"], "engine": job["engine"],

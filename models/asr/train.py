@@ -13,12 +13,15 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from progress import Progress  # noqa: E402  (models/progress.py)
 from net import EMBEDDING_SIZE, MEL_BANDS, AcousticModel, output_frames
 from vocabulary import BLANK, WORDS, tokens
 
@@ -182,6 +185,8 @@ def main():
     budget = args.minutes * 60
     best = (math.inf, None)
     step = 0
+    # The wall-time budget usually ends training before the last epoch: the bar counts batches of all epochs.
+    reporter = Progress("train asr", args.epochs * steps_per_epoch, "batches")
     for epoch in range(args.epochs):
         total = 0.0
         for mel, emb, lengths, targets, target_lengths, _ in batches(train, args.batch, rng, augment=True):
@@ -198,13 +203,15 @@ def main():
             optimiser.step()
             total += loss.item()
             step += 1
+            reporter.tick(note=f"epoch {epoch + 1}/{args.epochs}, budget {args.minutes:g} min")
         wer = word_error_rate(model, val)
         elapsed = time.time() - started
-        print(f"epoch {epoch + 1}: loss {total / steps_per_epoch:.3f}, val WER {wer * 100:.2f}%, {elapsed:.0f} s", flush=True)
+        reporter.log(f"epoch {epoch + 1}: loss {total / steps_per_epoch:.3f}, val WER {wer * 100:.2f}%, {elapsed:.0f} s", sys.stdout)
         if wer < best[0]:
             best = (wer, {k: v.clone() for k, v in model.state_dict().items()})
         if elapsed + elapsed / (epoch + 1) > budget:
             break
+    reporter.finish(f"{epoch + 1} epochs, best val WER {best[0] * 100:.2f}%")
     model.load_state_dict(best[1])
     path = export(model, args.out, None)
     with open(os.path.join(args.out, "bigram.json"), "w") as handle:

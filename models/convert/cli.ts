@@ -8,16 +8,22 @@ import { ABS_TOLERANCE, REL_TOLERANCE, type CardVerification } from './cards.ts'
 import { CATALOGUE, catalogueEntry } from './catalogue.ts';
 import { checkEquivalence } from './equivalence.ts';
 import { convertEntry, writeModel } from './repository-writer.ts';
+import { startProgress } from '../../services/cli/progress.ts';
 
 const args = process.argv.slice(2);
 const verify = args.includes('--verify');
 const names = args.filter((arg) => !arg.startsWith('--'));
 const entries = names.length ? names.map(catalogueEntry) : [...CATALOGUE];
 
+// Steps per model: convert, (verify,) write the model and its card.
+const stepsPerModel = verify ? 3 : 2;
+const progress = startProgress({ label: 'models:convert', total: entries.length * stepsPerModel, unit: 'steps' });
 let failed = false;
 for (const entry of entries) {
   const started = performance.now();
+  progress.tick(0, `${entry.name}: converting`);
   const converted = convertEntry(entry);
+  progress.tick(1, verify ? `${entry.name}: checking TF.js vs onnxruntime` : `${entry.name}: writing`);
   let verification: CardVerification | undefined;
   if (verify) {
     const report = await checkEquivalence(entry, converted.bytes);
@@ -34,12 +40,15 @@ for (const entry of entries) {
     for (const [name, output] of Object.entries(report.outputs)) {
       if (output.maxAbsDiff > ABS_TOLERANCE + REL_TOLERANCE * output.maxAbsValue) {
         failed = true;
-        console.error(`${entry.name}: output ${name} differs by ${output.maxAbsDiff} (scale ${output.maxAbsValue})`);
+        progress.log(`${entry.name}: output ${name} differs by ${output.maxAbsDiff} (scale ${output.maxAbsValue})`);
       }
     }
+    progress.tick(1, `${entry.name}: writing`);
   }
   const card = writeModel(entry, converted, verification);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`${entry.name.padEnd(10)} ${(converted.bytes.length / 1e6).toFixed(2).padStart(6)} MB  sha256 ${card.sha256}  ${seconds} s${card.verification ? '' : '  (no verification figures: run with --verify)'}`);
+  progress.tick();
+  progress.log(`${entry.name.padEnd(10)} ${(converted.bytes.length / 1e6).toFixed(2).padStart(6)} MB  sha256 ${card.sha256}  ${seconds} s${card.verification ? '' : '  (no verification figures: run with --verify)'}`, process.stdout);
 }
+progress.finish(failed ? 'some outputs differ (above)' : undefined);
 process.exit(failed ? 1 : 0);

@@ -31,6 +31,7 @@ import { printTable } from '../../bench/lib/table.ts';
 import { median } from '../../bench/lib/stats.ts';
 import { boxesOverlap } from '../../services/core/box.ts';
 import { auroc } from './scoring.ts';
+import { startProgress, type Progress } from '../../services/cli/progress.ts';
 
 export interface HeldOutFrame {
   file: string;
@@ -91,6 +92,7 @@ function summarise(outcomes: readonly Outcome[], positives: (outcome: Outcome) =
 /** The simulator's renderer: frames of each surface, half with its own drawn defects (the type of the first one names the frame). */
 async function simulatorFrames(surfaces: readonly string[], perSurface: number): Promise<LabelledFrame[]> {
   const frames: LabelledFrame[] = [];
+  const progress = startProgress({ label: 'eval:inspect simulator frames', total: surfaces.length * perSurface, unit: 'frames' });
   for (const surface of surfaces) {
     const texture = await loadTexture(surface, 256);
     const random = mulberry32(seedFromString(`eval:${surface}`));
@@ -98,12 +100,14 @@ async function simulatorFrames(surfaces: readonly string[], perSurface: number):
       const plan = planFrame(random, texture, { size: 256, defectRate: 0.5 });
       const bytes = await renderFrame(texture, plan, { format: 'jpeg', quality: 92 });
       frames.push({ bytes, surface, defect: plan.defects[0]?.type ?? null, boxes: plan.defects.map((defect) => defect.box) });
+      progress.tick(1, surface);
     }
   }
+  progress.finish();
   return frames;
 }
 
-async function inspectAll(inspection: InspectionTasks, frames: readonly LabelledFrame[]): Promise<Outcome[]> {
+async function inspectAll(inspection: InspectionTasks, frames: readonly LabelledFrame[], progress: Progress, set: string): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   // Two in flight: one per worker, as the service runs.
   let next = 0;
@@ -112,6 +116,7 @@ async function inspectAll(inspection: InspectionTasks, frames: readonly Labelled
       while (next < frames.length) {
         const frame = frames[next++]!;
         outcomes.push({ frame, result: await inspection.inspect(frame.bytes, { surface: frame.surface }) });
+        progress.tick(1, `${set}, ${frame.surface}`);
       }
     }),
   );
@@ -153,10 +158,12 @@ async function main(): Promise<void> {
   const inspection = createInspectionTasks({ repository, config });
   let heldOutOutcomes: Outcome[];
   let simulatedOutcomes: Outcome[];
+  const progress = startProgress({ label: `eval:inspect ${model}`, total: heldOut.length + simulated.length, unit: 'frames' });
   try {
-    heldOutOutcomes = await inspectAll(inspection, heldOut);
-    simulatedOutcomes = await inspectAll(inspection, simulated);
+    heldOutOutcomes = await inspectAll(inspection, heldOut, progress, 'held-out');
+    simulatedOutcomes = await inspectAll(inspection, simulated, progress, 'simulator');
   } finally {
+    progress.finish();
     await repository.close();
   }
 

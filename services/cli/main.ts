@@ -16,6 +16,7 @@ import { registerUpCommand } from './up.ts';
 import { registerDeviceCommands } from './device.ts';
 import { registerWorkerCommand } from './worker.ts';
 import { registerBlueprintCommands } from './blueprint.ts';
+import { registerLongWorkCommands } from './long-work.ts';
 import { integer } from './option-parsers.ts';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.ts';
 
@@ -153,6 +154,7 @@ registerUpCommand(program);
 registerDeviceCommands(program);
 registerWorkerCommand(program);
 registerBlueprintCommands(program);
+registerLongWorkCommands(program);
 
 try {
   await program.parseAsync(process.argv);
