@@ -1,7 +1,8 @@
 /**
  * `mec blueprint up` / `down`: the local plan of each blueprint (exact `mec serve` flags, links,
- * cloud or not), then a real child process running production-line-inspection that serves an
- * inspection over HTTP and is stopped by `mec blueprint down` (process gone, state file removed).
+ * cloud or not), then real child processes: production-line-inspection serving an inspection over
+ * HTTP, the two blueprints with a cloud tier coming up ready (with --simulate), each stopped by
+ * `mec blueprint down` (process gone, state file removed). The trial blueprint: test/e2e/mec-up.test.ts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -209,6 +210,44 @@ describe('mec blueprint up / down as a user runs them', () => {
     await waitFor(() => running.exitCode !== null || running.signalCode !== null, 'the child to be reaped', 5_000);
     expect(running.exitCode).toBe(0);
   }, 180_000);
+
+  it.each([
+    ['mobile-image-recognition', 'nanodet', 'centernet'],
+    ['field-speech', 'asr', 'asr'],
+  ])('up %s (--simulate): both tiers ready with the blueprint\'s models, the MEC node reaches the cloud; down stops it', async (name, mecModel, cloudModel) => {
+    const running = spawn(
+      process.execPath,
+      [MEC, 'blueprint', 'up', `blueprints/${name}.yaml`, '--simulate', '--device-interval-ms', '300', '--mec-port', '0', '--cloud-port', '0', '--device-link-port', '0', '--cloud-link-port', '0', '--control-port', '0', '--state-dir', stateDir, '--jobs-prefix', prefix],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = running;
+    let stderr = '';
+    running.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const lines: string[] = [];
+    createInterface({ input: running.stdout! }).on('line', (line) => lines.push(line));
+    const stateFile = path.join(stateDir, `${name}.json`);
+    await waitFor(() => existsSync(stateFile) || running.exitCode !== null, `${name} to come up`, 150_000);
+    if (running.exitCode !== null) throw new Error(`mec blueprint up exited ${running.exitCode}: ${stderr}`);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; urls: Record<string, string> };
+    expect(childrenOf(running.pid!)).toHaveLength(2);
+    for (const [url, model] of [[state.urls.mec!, mecModel], [state.urls.cloud!, cloudModel]] as const) {
+      expect((await fetch(`${url}/v2/health/ready`)).status, url).toBe(200);
+      expect((await fetch(`${url}/v2/models/${model}/ready`)).status, `${url} ${model}`).toBe(200);
+    }
+    const cloudReachable = async () => ((await (await fetch(`${state.urls.mec}/v1/tier/status`)).json()) as { cloud: { reachable: boolean } }).cloud.reachable;
+    await waitFor(cloudReachable, 'the MEC node to reach the cloud through the mec-cloud link', 15_000);
+    if (name === 'mobile-image-recognition') {
+      // Its MEC node detects: --simulate runs a phone whose photos are answered.
+      await waitFor(() => lines.filter((line) => /^\[device\] .* -> (device|mec|cloud) /.test(line)).length >= 2, 'two answers to the simulated phone', 30_000);
+    } else {
+      // No detector at its MEC node: no phone, and the summary does not claim one.
+      expect(lines.join('\n')).not.toMatch(/simulated\s+a phone/);
+    }
+    const down = await mec(['blueprint', 'down', name, '--state-dir', stateDir]);
+    expect(down.status, down.stderr).toBe(0);
+    await waitFor(() => running.exitCode !== null || running.signalCode !== null, 'the child to exit', 15_000);
+    expect(running.exitCode).toBe(0);
+  }, 240_000);
 
   it('BAD CALL - an invalid blueprint: exit 1, its problems printed, nothing started', async () => {
     const file = path.join(folder, 'bad.yaml');
