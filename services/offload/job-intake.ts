@@ -80,6 +80,8 @@ export class JobIntake {
   readonly #keys: ReturnType<typeof offloadKeys>;
   readonly #deadlineMs: number;
   #closed: Promise<void> | undefined;
+  /** Submissions between their count of unfinished jobs and their add (see #submit). */
+  #reserved = 0;
 
   constructor(options: JobIntakeOptions) {
     this.#options = options;
@@ -170,11 +172,30 @@ export class JobIntake {
       }
     }
 
+    // This submission's place is reserved from its count to its add: submissions of this process in
+    // between are not in Redis's count yet, and a burst would otherwise all see room for one more.
+    // They are counted here instead (at worst twice, for a moment: refusing early, never overshooting).
+    this.#reserved += 1;
+    try {
+      return await this.#admitAndQueue(submission, { id, sha256, fingerprint, ttlMs, indexKey, queueName });
+    } finally {
+      this.#reserved -= 1;
+    }
+  }
+
+  async #admitAndQueue(
+    submission: Submission,
+    prepared: { id: string; sha256: string; fingerprint: string; ttlMs: number; indexKey: string; queueName: RunQueue },
+  ): Promise<Accepted> {
+    const { task, query, body, tenant } = submission;
+    const { id, sha256, fingerprint, ttlMs, indexKey } = prepared;
+    let { queueName } = prepared;
     const unfinished = await this.unfinished();
-    if (unfinished >= this.#options.maxJobs) {
-      throw new EdgeError('EDGE_ERR_JOBS_FULL', `${unfinished} jobs are unfinished, the most this node holds (offload.maxJobs ${this.#options.maxJobs})`, {
+    const reservedByOthers = this.#reserved - 1;
+    if (unfinished + reservedByOthers >= this.#options.maxJobs) {
+      throw new EdgeError('EDGE_ERR_JOBS_FULL', `${unfinished} jobs are unfinished (${reservedByOthers} more being queued), the most this node holds (offload.maxJobs ${this.#options.maxJobs})`, {
         retryAfterSeconds: JOBS_FULL_RETRY_AFTER_SECONDS,
-        details: { unfinished, maxJobs: this.#options.maxJobs },
+        details: { unfinished, maxJobs: this.#options.maxJobs, ...(reservedByOthers > 0 ? { queueing: reservedByOthers } : {}) },
       });
     }
 

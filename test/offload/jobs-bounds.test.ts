@@ -58,6 +58,23 @@ describe('job intake bounds', () => {
     expect(body.error.code).toBe('EDGE_ERR_JOBS_FULL');
     expect(body.error.details).toEqual({ unfinished: 3, maxJobs: 3 });
   });
+
+  it('BAD CALL - a burst of concurrent submissions cannot overshoot offload.maxJobs: exactly the room left is accepted', async () => {
+    const burstPrefix = `${prefix}-burst`;
+    const burst = await startNode(nodeConfig({ redisUrl: REDIS_URL, prefix: burstPrefix, maxJobs: 10, worker: { embedded: false } }));
+    try {
+      const image = frame('brick-good.jpg');
+      const answers = await Promise.all(Array.from({ length: 40 }, () => post(burst, image)));
+      const statuses = answers.map((answer) => answer.status);
+      expect(statuses.filter((status) => status === 202)).toHaveLength(10);
+      expect(statuses.filter((status) => status === 503)).toHaveLength(30);
+      const refused = (await answers.find((answer) => answer.status === 503)!.json()) as { error: { code: string } };
+      expect(refused.error.code).toBe('EDGE_ERR_JOBS_FULL');
+    } finally {
+      await burst.close();
+      await dropPrefix(REDIS_URL, burstPrefix);
+    }
+  });
 });
 
 describe('Redis unavailable', () => {
