@@ -289,6 +289,9 @@ function edgePlacement(node: NodeSpec): EdgePlacement {
   };
 }
 
+/** The Secret holding the sync token of a blueprint's cloud and MEC nodes (deploy/README.md). */
+export const SYNC_SECRET = 'mec-sync';
+
 function nodeDeployment(ns: string, node: NodeSpec, image: string, args: string[], configHash: string, extra: { volume: Rec; mount: Rec }[], placement?: EdgePlacement): Manifest {
   const labels = labelsOf(ns, 'mec', node.name, 'node', node.tier);
   const probe = (route: string, period: number, failures: number) => ({ httpGet: { path: route, port: 'http' }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: failures });
@@ -332,6 +335,10 @@ function nodeDeployment(ns: string, node: NodeSpec, image: string, args: string[
                 { name: 'MALLOC_ARENA_MAX', value: '2' },
                 // Admin routes (model load/unload) need it once the node binds beyond loopback.
                 { name: 'MEC_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: 'mec-admin', key: 'token', optional: true } } },
+                // Sync between pods is not loopback: the cloud and its MEC nodes share this secret. Not
+                // optional: without it the pod does not start (CreateContainerConfigError names it),
+                // rather than a cloud that refuses every edge.
+                ...(args.includes('--sync') ? [{ name: 'MEC_SYNC_TOKEN', valueFrom: { secretKeyRef: { name: SYNC_SECRET, key: 'token' } } }] : []),
               ],
               resources: { requests: { cpu: node.resources.cpu, memory: node.resources.memory }, limits: { memory: node.resources.memory } },
               // Loading the models takes a while; liveness starts once the node has served.

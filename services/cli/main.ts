@@ -73,7 +73,11 @@ program
   .option('--detector <model>', 'the detector this node serves when a request names none (default: centernet)')
   .option('--redis <url>', 'Redis for durable jobs (POST /v1/jobs); turns offload on (docs/jobs.md)')
   .option('--jobs-prefix <prefix>', 'BullMQ key prefix of this node\'s jobs (default: mec)')
-  .addHelpText('after', '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)')
+  .addHelpText(
+    'after',
+    '\nEnvironment:\n  MEC_ADMIN_TOKEN  bearer token for model load/unload (unset: loopback clients only)\n' +
+      '  MEC_SYNC_TOKEN   shared secret of a cloud and its MEC nodes for model and policy sync (unset: the cloud answers loopback clients only)',
+  )
   .action(async (options: Record<string, string | number | boolean | undefined>) => {
     const adminToken = process.env.MEC_ADMIN_TOKEN;
     const flags: ConfigInput = {
@@ -111,8 +115,10 @@ program
         ...(options.jobsPrefix === undefined ? {} : { prefix: String(options.jobsPrefix) }),
       },
     };
+    const syncToken = process.env.MEC_SYNC_TOKEN;
     flags.sync = {
       ...(options.sync === true ? { enabled: true } : {}),
+      ...(syncToken ? { token: syncToken } : {}),
       ...(options.syncCache === undefined ? {} : { cacheDir: String(options.syncCache) }),
       ...(options.syncPolicies === undefined ? {} : { policiesDir: String(options.syncPolicies) }),
     };

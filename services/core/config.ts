@@ -256,6 +256,12 @@ export const ConfigSchema = Type.Object({
     rescanMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 250 }),
     /** Edge: the name this node acknowledges under (GET /v1/sync/nodes at the cloud); default host:port. */
     nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' })),
+    /**
+     * The shared secret of a cloud and its MEC nodes (MEC_SYNC_TOKEN): the cloud's sync routes need
+     * it as `Authorization: Bearer <token>`, and the edge sends it. Unset: the cloud's sync routes
+     * answer loopback clients only (models and policies are not for anyone who can reach the port).
+     */
+    token: Type.Optional(Type.String({ minLength: 16 })),
   }),
   log: Type.Object({
     level: Type.Union(

@@ -65,6 +65,7 @@ export async function createSync(config: Readonly<Config>, options: CreateSyncOp
   // The agent exists (and GET /v1/sync/status answers) before the node listens; it polls from start().
   const agent = await SyncAgent.create({
     cloudUrl,
+    ...(config.sync.token === undefined ? {} : { token: config.sync.token }),
     node: config.sync.nodeId ?? defaultNodeId(config.server.port),
     cacheDir,
     repositoryRoot: config.models.repository,

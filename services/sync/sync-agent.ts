@@ -35,6 +35,8 @@ export type SyncAgentEvent =
 
 export interface SyncAgentOptions {
   cloudUrl: string;
+  /** The sync token the cloud asks for (sync.token). */
+  token?: string;
   node: string;
   cacheDir: string;
   /** The edge's model repository folder (config models.repository). */
@@ -98,7 +100,7 @@ export class SyncAgent {
     this.#options = options;
     this.#state = state;
     this.#node = options.node;
-    this.#client = new SyncClient(options.cloudUrl);
+    this.#client = new SyncClient(options.cloudUrl, options.token);
   }
 
   static async create(options: SyncAgentOptions): Promise<SyncAgent> {

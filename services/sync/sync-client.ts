@@ -49,7 +49,11 @@ export class SyncClient {
   readonly #pool: Pool;
   #closed = false;
 
-  constructor(readonly url: string) {
+  readonly #authorization: Record<string, string>;
+
+  /** `token`: the sync token the cloud asks for (sync.token); unset: none sent (a cloud on loopback). */
+  constructor(readonly url: string, token?: string) {
+    this.#authorization = token === undefined ? {} : { authorization: `Bearer ${token}` };
     // Short keep-alive: a link that went down is noticed on the next call, not on a dead socket.
     this.#pool = new Pool(url, { connections: 4, keepAliveTimeout: 2_000, keepAliveMaxTimeout: 5_000 });
   }
@@ -133,7 +137,7 @@ export class SyncClient {
       return await this.#pool.request({
         method,
         path: urlPath,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...this.#authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body }),
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
         headersTimeout: timeoutMs,

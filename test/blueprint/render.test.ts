@@ -226,6 +226,15 @@ describe('render --target kubernetes: placement and durability', () => {
     for (const other of ['mobile-image-recognition', 'field-speech']) {
       for (const deployment of mecDeployments(other)) expect(deployment.spec.template.spec.containers[0].command).toContain('--no-mqtt');
     }
+    // Sync between pods needs the shared token: every node that syncs reads it from the mec-sync Secret, required.
+    for (const name of BLUEPRINTS) {
+      for (const object of objectsOf(name).filter((candidate) => candidate.kind === 'Deployment') as Rec[]) {
+        const container = object.spec.template.spec.containers[0];
+        const token = (container.env as Rec[] | undefined)?.find((entry) => entry.name === 'MEC_SYNC_TOKEN');
+        if ((container.command as string[]).includes('--sync')) expect(token, `${name} ${object.metadata.name}`).toEqual({ name: 'MEC_SYNC_TOKEN', valueFrom: { secretKeyRef: { name: 'mec-sync', key: 'token' } } });
+        else expect(token, `${name} ${object.metadata.name}`).toBeUndefined();
+      }
+    }
   });
 
   it('NetworkPolicies: edge pods reach only the cloud node, their Redis, Mosquitto and DNS', () => {

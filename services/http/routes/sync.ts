@@ -2,7 +2,8 @@
  * Sync routes (docs/sync.md). On a cloud node with sync enabled: the manifest (long poll), the
  * files of each published version (only files the manifest lists; a path is looked up, never joined
  * onto a folder), acks from the edges, the operator's view of the edges, and publish (admin).
- * On an edge with sync enabled: GET /v1/sync/status.
+ * On an edge with sync enabled: GET /v1/sync/status. The cloud's routes need the sync token
+ * (admin-guard.ts syncGuard); publish needs the admin token.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { EdgeError } from '../../core/errors.ts';
 import { isValidModelName } from '../../registry/model-name.ts';
 import { MAX_WAIT_MS } from '../../sync/publisher.ts';
 import { assertVersion, isNodeId, isSafeFilePath, parseAck, type ResourceKind } from '../../sync/resources.ts';
-import { adminGuard } from '../admin-guard.ts';
+import { adminGuard, syncGuard } from '../admin-guard.ts';
 import type { RouteOptions } from '../deps.ts';
 import { clientGoneSignal } from '../request-signal.ts';
 
@@ -44,10 +45,12 @@ export async function syncRoutes(app: FastifyInstance, { config, deps }: RouteOp
   }
   if (!sync?.cloud) return;
   const { publisher, reports } = sync.cloud;
+  // Every route an edge or an operator reads needs the sync token; publish needs the admin token.
+  const guarded = syncGuard(config.sync.token);
 
   app.get<{ Querystring: ManifestQuery }>(
     '/v1/sync/manifest',
-    { schema: { summary: 'The published models and policies; long poll: answers when the etag differs from `after` or after wait_ms', tags: ['sync'] } },
+    { preHandler: guarded, schema: { summary: 'The published models and policies; long poll: answers when the etag differs from `after` or after wait_ms', tags: ['sync'] } },
     async (request, reply) => {
       const { after, node } = request.query;
       const waitMs = waitMsOf(request.query.wait_ms);
@@ -83,22 +86,22 @@ export async function syncRoutes(app: FastifyInstance, { config, deps }: RouteOp
 
   app.get<{ Params: { name: string; version: string; '*': string } }>(
     '/v1/sync/models/:name/:version/*',
-    { schema: { summary: 'One file of a published model version (only files the manifest lists)', tags: ['sync'] } },
+    { preHandler: guarded, schema: { summary: 'One file of a published model version (only files the manifest lists)', tags: ['sync'] } },
     async (request, reply) => sendFile('model', request.params.name, request.params.version, request.params['*'], reply),
   );
 
   app.get<{ Params: { name: string; version: string } }>(
     '/v1/sync/policies/:name/:version',
-    { schema: { summary: 'A published policy version (YAML)', tags: ['sync'] } },
+    { preHandler: guarded, schema: { summary: 'A published policy version (YAML)', tags: ['sync'] } },
     async (request, reply) => sendFile('policy', request.params.name, request.params.version, undefined, reply),
   );
 
-  app.post('/v1/sync/ack', { schema: { summary: 'An edge reports the versions it applied and rejected', tags: ['sync'] } }, async (request) => {
+  app.post('/v1/sync/ack', { preHandler: guarded, schema: { summary: 'An edge reports the versions it applied and rejected', tags: ['sync'] } }, async (request) => {
     const report = reports.ack(parseAck(request.body));
     return { node: report.node, lastContact: report.lastContact };
   });
 
-  app.get('/v1/sync/nodes', { schema: { summary: 'Each edge\'s applied and rejected versions and last contact', tags: ['sync'] } }, async () => ({
+  app.get('/v1/sync/nodes', { preHandler: guarded, schema: { summary: 'Each edge\'s applied and rejected versions and last contact', tags: ['sync'] } }, async () => ({
     etag: publisher.manifest().etag,
     resources: publisher.manifest().resources.map(({ kind, name, version }) => ({ kind, name, version })),
     problems: publisher.problems(),
