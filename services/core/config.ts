@@ -71,6 +71,13 @@ export const ConfigSchema = Type.Object({
      * as compressed bytes, so a burst does not decode hundreds of images ahead of the models.
      */
     concurrency: Type.Integer({ minimum: 0, maximum: 1024, default: 0 }),
+    /**
+     * Learn the number of places between one per inference worker and `concurrency` from how long a
+     * place is held (services/tasks/concurrency-limit.ts): places beyond what the cores serve only
+     * add waiting inside the pipeline, and that number depends on the machine. Off by default:
+     * docs/overload.md has what it did and did not buy on the 2-core reference machine.
+     */
+    adaptiveConcurrency: Type.Boolean({ default: false }),
     /** Task requests waiting for admission; past this, 503 EDGE_ERR_QUEUE_FULL at once. */
     maxWaiting: Type.Integer({ minimum: 0, maximum: 100_000, default: 64 }),
     /**

@@ -26,7 +26,7 @@ import type { DataClass, PlacementTask, Tier, Transform } from '../scheduler/typ
 import type { TierClient } from '../tiers/tier-client.ts';
 import type { PeerMonitor } from '../tiers/peer-monitor.ts';
 import { toVariantView, type ServedVariant, type TierStatus } from '../tiers/tier-status.ts';
-import { isTierFailure } from '../tiers/tier-failure.ts';
+import { isOverloadRefusal, isTierFailure, refusalOf } from '../tiers/tier-failure.ts';
 import { RateMeter } from './rate-meter.ts';
 import { planRequest } from './placement-request.ts';
 import { COMPUTE_PRIOR_MS, TRANSFORM_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
@@ -76,6 +76,8 @@ export interface DispatcherOptions {
   local: LocalTasks;
   /** Requests in this node's system now, and how many it runs at once. */
   load: () => { inSystem: number; workers: number };
+  /** Whether this node's task gate refuses new work now (services/tasks/admission.ts refusesNow). */
+  refusing?: () => boolean;
   transforms: TransformSink;
   /** The cloud, for a MEC node. */
   cloud?: { client: TierClient; monitor: PeerMonitor };
@@ -155,7 +157,7 @@ export class Dispatcher {
     return {
       tier: this.#options.self,
       policy_version: policyVersion(this.#options.policy()),
-      load: { in_system: load.inSystem, workers: load.workers, ...this.#growth() },
+      load: { in_system: load.inSystem, workers: load.workers, ...this.#growth(), ...(this.#options.refusing?.() ? { refusing: true } : {}) },
       serves,
       transform_ms: this.#transformCosts.snapshot(),
       ...(this.#options.cloud ? { cloud: this.#options.cloud.monitor.view() } : {}),
@@ -355,7 +357,8 @@ export class Dispatcher {
       return { result, transforms: transformed.applied as Transform[] };
     } catch (error) {
       const failure = toEdgeError(error);
-      if (isTierFailure(failure)) cloud.monitor.reportFailure(failure.message);
+      if (isOverloadRefusal(failure)) cloud.monitor.reportOverload(failure.retryAfterSeconds);
+      else if (isTierFailure(failure)) cloud.monitor.reportFailure(failure.message);
       throw failure;
     }
   }
@@ -397,6 +400,8 @@ export class Dispatcher {
         reachable: true,
         path: [],
         load,
+        // Its own gate would refuse a newcomer now: the cloud (if it can) takes it instead.
+        ...(this.#options.refusing?.() ? { refusing: { because: 'its task gate refuses new work now (a standing queue past its delay target)' } } : {}),
         variants: pick(ownModels.filter((model) => this.#options.local.serves(input.task, model)).map((model) => toVariantView(this.#served(model)))),
       },
     ];
@@ -417,6 +422,7 @@ export class Dispatcher {
           ...(status?.load.work_ms_per_s === undefined ? {} : { workPerMs: status.load.work_ms_per_s / 1000 }),
         },
         variants: pick((status?.serves[input.task] ?? []).map(toVariantView)),
+        ...refusalOf(cloud.monitor.refusingForMs(), status?.load.refusing === true && cloud.monitor.statusAgeMs() < 1000),
       });
     }
     return views;

@@ -45,6 +45,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     serve,
     local: createLocalTasks(deps, loaded),
     load: () => ({ inSystem: deps.admission.inside + deps.admission.waiting, workers: config.runtime.workers }),
+    refusing: () => deps.admission.refusesNow(),
     transforms: createPrivacyTransforms({ vision: deps.vision, limits: { maxPixels: config.images.maxPixels, formats: config.images.formats } }),
     fallbackDeadlineMs: config.server.defaultInferTimeoutMs,
     congestion: config.placement.congestion,

@@ -169,6 +169,18 @@ export function decide(request: PlacementRequest, views: readonly TierView[], co
     return placement(pinned, 'pinned', alternatives, context);
   }
 
+  // A tier that refuses new work as overloaded is a last resort: it answers 503 at once, another
+  // tier that can take the request answers it. With nowhere else to go, it is still tried (it may
+  // have room again by then, and its refusal is fast and explained).
+  if (eligible.some((scored) => scored.view.refusing === undefined)) {
+    for (let index = eligible.length - 1; index >= 0; index -= 1) {
+      const scored = eligible[index]!;
+      if (scored.view.refusing === undefined) continue;
+      alternatives.push({ tier: scored.view.tier, model: scored.variant.model, predicted_ms: round(scored.prediction.totalMs), rejected_because: `overloaded: ${scored.view.refusing.because}` });
+      eligible.splice(index, 1);
+    }
+  }
+
   const { inTime, judgedOnMean } = withinDeadline(eligible, (scored) => scored.prediction, request.deadlineMs);
   for (const scored of eligible) {
     if (!inTime.includes(scored)) {

@@ -35,6 +35,11 @@ export interface TierView {
   load: TierLoad;
   /** The variants of the request's task this tier serves (none: it cannot serve the task). */
   variants: VariantView[];
+  /**
+   * It refuses new work as overloaded right now (its gate is shedding, or it just answered 503
+   * QUEUE_FULL): placed there only when no other tier can take the request.
+   */
+  refusing?: { because: string };
 }
 
 /**

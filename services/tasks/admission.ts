@@ -35,10 +35,16 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../core/config.ts';
 import { EdgeError, cancelledError } from '../core/errors.ts';
+import { ConcurrencyLimit } from './concurrency-limit.ts';
 
 export interface AdmissionOptions {
-  /** Requests inside the pipeline at once. */
+  /** Requests inside the pipeline at once (with minConcurrency: at most). */
   concurrency: number;
+  /**
+   * Set below `concurrency`: the number of places adapts between the two from how long a place is
+   * held (services/tasks/concurrency-limit.ts); unset: always `concurrency`.
+   */
+  minConcurrency?: number;
   /** Requests waiting to enter; past this, EDGE_ERR_QUEUE_FULL at once (hard cap). */
   maxWaiting: number;
   /** A request still waiting after this long fails with EDGE_ERR_QUEUE_TIMEOUT. */
@@ -87,12 +93,21 @@ export class AdmissionGate {
   #refusedAt = Number.NEGATIVE_INFINITY;
   /** A standing queue: the strict queue-delay target applies (CoDel's "dropping" state). */
   #standing = false;
+  /** The adaptive number of places; undefined: fixed at options.concurrency. */
+  readonly #limit: ConcurrencyLimit | undefined;
 
   constructor(options: AdmissionOptions) {
     if (!(options.concurrency >= 1) || !(options.maxWaiting >= 0)) throw new RangeError('admission needs concurrency >= 1 and maxWaiting >= 0');
     if (options.maxQueueDelayMs !== undefined && !(options.maxQueueDelayMs >= 0)) throw new RangeError('admission needs maxQueueDelayMs >= 0');
+    if (options.minConcurrency !== undefined && !(options.minConcurrency >= 1 && options.minConcurrency <= options.concurrency)) throw new RangeError('admission needs 1 <= minConcurrency <= concurrency');
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#limit = options.minConcurrency !== undefined && options.minConcurrency < options.concurrency ? new ConcurrencyLimit({ min: options.minConcurrency, max: options.concurrency }) : undefined;
+  }
+
+  /** Places in the pipeline allowed now: fixed, or what the adaptive limit has learnt. */
+  get concurrency(): number {
+    return this.#limit?.current ?? this.#options.concurrency;
   }
 
   get inside(): number {
@@ -116,8 +131,9 @@ export class AdmissionGate {
 
   /** How long a request arriving now is predicted to wait for a place, ms. */
   predictedWaitMs(): number {
-    if (this.#inside < this.#options.concurrency) return 0;
-    return ((this.#waiting.length + 1) * this.#serviceMs) / this.#options.concurrency;
+    const concurrency = this.concurrency;
+    if (this.#inside < concurrency) return 0;
+    return ((this.#waiting.length + 1) * this.#serviceMs) / concurrency;
   }
 
   /**
@@ -128,7 +144,8 @@ export class AdmissionGate {
   admit(options: AdmitOptions = {}): Promise<Release> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
-    if (this.#inside < this.#options.concurrency) {
+    // Nobody waiting is passed over: with places free and a queue, the queue goes first.
+    if (this.#inside < this.concurrency && this.#waiting.length === 0) {
       this.#inside += 1;
       return Promise.resolve(this.#releaser());
     }
@@ -174,7 +191,8 @@ export class AdmissionGate {
 
   /** Why a newcomer that finds every place taken may not wait, or undefined when it may. */
   #refusal(timeoutMs: number | undefined): EdgeError | undefined {
-    const { concurrency, maxWaiting, maxQueueDelayMs = 0 } = this.#options;
+    const { maxWaiting, maxQueueDelayMs = 0 } = this.#options;
+    const concurrency = this.concurrency;
     const waiting = this.#waiting.length;
     const predictedMs = this.predictedWaitMs();
     const details = { waiting, concurrency, predicted_wait_ms: Math.round(predictedMs), service_ms: Math.round(this.#serviceMs) };
@@ -189,8 +207,7 @@ export class AdmissionGate {
     if (this.#serviceMs === 0) return undefined;
     if (maxQueueDelayMs > 0) {
       const standing = this.standing;
-      // A standing queue is held to the target; a burst may wait a few service times more.
-      const limitMs = standing ? maxQueueDelayMs : Math.max(maxQueueDelayMs, BURST_SERVICE_TIMES * this.#serviceMs);
+      const limitMs = this.#queueDelayLimitMs(standing);
       if (predictedMs > limitMs) {
         if (standing) this.#refusedAt = this.#now();
         return new EdgeError('EDGE_ERR_QUEUE_FULL', `the node is overloaded: a new request would wait about ${Math.round(predictedMs)} ms (at most ${Math.round(limitMs)} ms allowed now)`, {
@@ -207,6 +224,25 @@ export class AdmissionGate {
       });
     }
     return undefined;
+  }
+
+  /** A standing queue is held to the target; a burst may wait a few service times more. */
+  #queueDelayLimitMs(standing: boolean): number {
+    const { maxQueueDelayMs = 0 } = this.#options;
+    return standing ? maxQueueDelayMs : Math.max(maxQueueDelayMs, BURST_SERVICE_TIMES * this.#serviceMs);
+  }
+
+  /**
+   * Whether a newcomer (without a deadline of its own) would be refused at once now. The placement
+   * engine asks: a node that is shedding load is a last resort, another tier takes the request.
+   */
+  refusesNow(): boolean {
+    const { maxWaiting, maxQueueDelayMs = 0 } = this.#options;
+    if (this.#inside < this.concurrency && this.#waiting.length === 0) return false; // a place is free
+    if (this.#waiting.length >= maxWaiting) return true;
+    // Before the first measurement only the hard cap applies (as in admit()).
+    if (this.#serviceMs === 0 || maxQueueDelayMs === 0) return false;
+    return this.predictedWaitMs() > this.#queueDelayLimitMs(this.standing);
   }
 
   /**
@@ -235,6 +271,7 @@ export class AdmissionGate {
   #observe(heldMs: number): void {
     if (!(heldMs >= 0) || !Number.isFinite(heldMs)) return;
     this.#serviceMs = this.#serviceMs === 0 ? heldMs : this.#serviceMs + EWMA_WEIGHT * (heldMs - this.#serviceMs);
+    this.#limit?.observe(heldMs);
   }
 
   #releaser(): Release {
@@ -244,18 +281,24 @@ export class AdmissionGate {
       if (released) return;
       released = true;
       this.#observe(this.#now() - since);
-      const next = this.#waiting[0];
-      // The place passes straight to the next waiter: `inside` stays the same.
-      if (next) next.admit();
-      else this.#inside -= 1;
+      this.#inside -= 1;
+      // The freed place (and any the limit has just added) go to the waiters in order; a limit that
+      // has shrunk below the places in use admits nobody until enough have been released.
+      while (this.#inside < this.concurrency && this.#waiting.length > 0) {
+        this.#inside += 1;
+        this.#waiting[0]!.admit();
+      }
     };
   }
 }
 
 /** The node's gate from config: every task (vision, inspection) shares it, since they share the cores. */
 export function admissionGateFor(config: Readonly<Config>): AdmissionGate {
+  const concurrency = config.tasks.concurrency || 2 * config.runtime.workers;
   return new AdmissionGate({
-    concurrency: config.tasks.concurrency || 2 * config.runtime.workers,
+    concurrency,
+    // With tasks.adaptiveConcurrency: between one place per inference worker and the configured number.
+    ...(config.tasks.adaptiveConcurrency ? { minConcurrency: Math.min(concurrency, config.runtime.workers) } : {}),
     maxWaiting: config.tasks.maxWaiting,
     waitTimeoutMs: config.runtime.queueTimeoutMs,
     maxQueueDelayMs: config.tasks.maxQueueDelayMs,

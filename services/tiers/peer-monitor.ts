@@ -17,6 +17,9 @@ export interface PeerMonitorOptions {
   prior: { rttMs: number; bandwidthMbit: number };
 }
 
+const MIN_REFUSING_MS = 250;
+const MAX_REFUSING_MS = 2_000;
+
 export class PeerMonitor {
   readonly link: LinkEstimator;
   readonly #options: PeerMonitorOptions;
@@ -26,6 +29,8 @@ export class PeerMonitor {
   #misses = 0;
   #lastProblem: string | undefined = 'no heartbeat answered yet';
   #timer: NodeJS.Timeout | undefined;
+  /** Until when (performance.now ms) the tier is left alone after it refused work as overloaded. */
+  #refusingUntil = 0;
   #inFlight: Promise<void> | undefined;
   #stopped = false;
 
@@ -72,6 +77,21 @@ export class PeerMonitor {
     this.#lastProblem = problem;
   }
 
+  /**
+   * The tier refused work as overloaded (QUEUE_FULL, RATE_LIMITED): not a link failure. It is left
+   * alone for its Retry-After, at most MAX_REFUSING_MS (a second by default): long enough for its
+   * queue to drain, short enough that a busy moment does not cost more than that.
+   */
+  reportOverload(retryAfterSeconds: number | undefined): void {
+    const forMs = Math.min(MAX_REFUSING_MS, Math.max(MIN_REFUSING_MS, (retryAfterSeconds ?? 1) * 1000));
+    this.#refusingUntil = Math.max(this.#refusingUntil, performance.now() + forMs);
+  }
+
+  /** How much longer the tier is left alone after an overload refusal, ms (0: not refusing). */
+  refusingForMs(): number {
+    return Math.max(0, this.#refusingUntil - performance.now());
+  }
+
   get reachable(): boolean {
     return this.#status !== undefined && this.#misses < this.#options.missesToUnreachable;
   }
@@ -93,6 +113,7 @@ export class PeerMonitor {
       rtt_ms: Math.round(link.rttMs * 100) / 100,
       bytes_per_ms: Math.round(link.bytesPerMs * 100) / 100,
       ...(this.#status ? { status_age_ms: Math.round(this.statusAgeMs()), status: this.#status } : {}),
+      ...(this.refusingForMs() > 0 ? { refusing_for_ms: Math.round(this.refusingForMs()) } : {}),
     };
   }
 

@@ -18,3 +18,21 @@ const TIER_FAILURES: ReadonlySet<string> = new Set([
 export function isTierFailure(error: EdgeError): boolean {
   return TIER_FAILURES.has(error.code);
 }
+
+const OVERLOAD_REFUSALS: ReadonlySet<string> = new Set(['EDGE_ERR_QUEUE_FULL', 'EDGE_ERR_RATE_LIMITED']);
+
+/**
+ * A tier that answered "too busy, retry after N s": worth a fallback like any tier failure, but the
+ * link and the tier are up. Counted as a link failure it would open the breaker, and the tier - busy
+ * for a second - would be treated as gone for as long as the breaker takes to close.
+ */
+export function isOverloadRefusal(error: EdgeError): boolean {
+  return OVERLOAD_REFUSALS.has(error.code);
+}
+
+/** A peer's refusal as the placement engine reads it: it answered 503 QUEUE_FULL lately, or its last heartbeat said it sheds. */
+export function refusalOf(refusedForMs: number, heartbeatSaysRefusing: boolean): { refusing?: { because: string } } {
+  if (refusedForMs > 0) return { refusing: { because: `it refused work as overloaded; left alone ${Math.round(refusedForMs)} ms more` } };
+  if (heartbeatSaysRefusing) return { refusing: { because: 'its last heartbeat says its task gate refuses new work' } };
+  return {};
+}

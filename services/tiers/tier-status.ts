@@ -28,6 +28,8 @@ export interface TierStatus {
     growth_per_s?: number;
     /** Estimated compute (ms) of the work placed there per second; over workers, its utilisation. */
     work_ms_per_s?: number;
+    /** Its task gate refuses new work right now (a standing queue past its delay target). */
+    refusing?: boolean;
   };
   serves: Partial<Record<PlacementTask, ServedVariant[]>>;
   /** Learned cost of each privacy transform on this node, ms. */
@@ -43,6 +45,8 @@ export interface PeerView {
   bytes_per_ms: number;
   /** How old `status` was when this view was taken, ms. */
   status_age_ms?: number;
+  /** It refused work as overloaded (503 QUEUE_FULL or 429): for about this much longer it is not sent more, ms. */
+  refusing_for_ms?: number;
   status?: TierStatus;
 }
 

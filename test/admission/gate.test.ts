@@ -38,6 +38,24 @@ async function standingGate(options: { concurrency: number; maxQueueDelayMs: num
 
 const refusal = async (promise: Promise<unknown>): Promise<EdgeError> => promise.then(() => { throw new Error('admitted'); }, (error: unknown) => error as EdgeError);
 
+describe('refusesNow: what the placement engine asks before placing work here', () => {
+  it('false while a place is free or nothing was measured; true once a newcomer would be refused (standing queue past the target, or the hard cap)', async () => {
+    const { gate, clock, waiter } = await standingGate({ concurrency: 2, maxQueueDelayMs: 5, serviceMs: 20 });
+    // One waiter ahead: predicted (1 + 1) x 20 / 2 = 20 ms > 5 ms in a standing queue.
+    expect(gate.refusesNow()).toBe(true);
+    clock.advance(1);
+    const fresh = new AdmissionGate({ concurrency: 1, maxWaiting: 1, waitTimeoutMs: 1000, maxQueueDelayMs: 5, now: clock.now });
+    expect(fresh.refusesNow()).toBe(false);
+    const only = await fresh.admit();
+    expect(fresh.refusesNow()).toBe(false); // full, but no service time measured: only the hard cap applies
+    const queued = fresh.admit();
+    expect(fresh.refusesNow()).toBe(true); // the hard cap (maxWaiting 1) is reached
+    only();
+    (await queued)();
+    waiter.catch(() => undefined);
+  });
+});
+
 describe('admission bounded by predicted wait', () => {
   it('measures the service time as an EWMA of how long places are held', async () => {
     const clock = manualClock();

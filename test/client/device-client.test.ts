@@ -15,11 +15,12 @@ import { startNode, type RunningNode } from '../../services/node.ts';
 import { stripMetadata } from '../../services/tasks/privacy/index.ts';
 import { IMAGES } from '../http/helpers.ts';
 
-function mecConfig(extra: ConfigInput['placement'] = {}) {
+function mecConfig(extra: ConfigInput['placement'] = {}, tasks: ConfigInput['tasks'] = {}) {
   return loadConfig({
     log: { level: 'silent' },
     server: { port: 0 },
     runtime: { workers: 1 },
+    tasks,
     models: { load: ['nanodet'], defaultDetector: 'nanodet' },
     streams: { mqtt: { enabled: false } },
     placement: { tier: 'mec', ...extra },
@@ -172,6 +173,31 @@ describe('DeviceClient against a real MEC node', () => {
       await cloud.close();
     }
   });
+
+  it('a MEC node that sheds load (503 QUEUE_FULL) is left alone for its Retry-After, not counted as unreachable', async () => {
+    // One place and no queue: any request that finds the place taken is refused at once.
+    const busyMec = await startNode(mecConfig({}, { concurrency: 1, maxWaiting: 0 }));
+    const device = await DeviceClient.start({ mecUrl: busyMec.url, heartbeatMs: 60_000, deviceSlowdown: 50 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => device.detect(dog, { dataClass: 'public' })));
+      const fellBack = answers.filter((answer) => answer.placement.reason.startsWith('fallback: '));
+      expect(fellBack.length).toBeGreaterThan(0);
+      for (const answer of fellBack) expect(answer.placement.reason).toMatch(/^fallback: the mec tier answered 503: /);
+      // Refusals are not link failures: the breaker stays closed.
+      expect(device.mecReachable).toBe(true);
+      // For its Retry-After the MEC node is a last resort: the (slow) device takes the next request, and says why.
+      const next = await device.detect(dog, { dataClass: 'public' });
+      expect(next.placement.tier).toBe('device');
+      expect(next.placement.alternatives.find((alternative) => alternative.tier === 'mec')?.rejected_because).toMatch(/^overloaded: it refused work as overloaded/);
+      // Then it is offered work again.
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const later = await device.detect(dog, { dataClass: 'public' });
+      expect(later.placement.tier).toBe('mec');
+    } finally {
+      await device.close();
+      await busyMec.close();
+    }
+  }, 60_000);
 
   it('answers on the device when the MEC node goes away: fallback first, then the MEC node counts as unreachable', async () => {
     const ownMec = await startNode(mecConfig());

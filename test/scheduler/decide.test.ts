@@ -66,6 +66,16 @@ describe('decide', () => {
     expect(decision.alternatives).toEqual([{ tier: 'cloud', model: 'centernet', predicted_ms: 77.32, rejected_because: 'slower: predicted 77.32 ms' }]);
   });
 
+  it('a tier that refuses new work as overloaded is a last resort: another takes the request; alone, it is still tried; a pin still wins', () => {
+    const shedding: TierView = { ...mec(), refusing: { because: 'its task gate refuses new work now' } };
+    const elsewhere = decide(request, [shedding, cloud()], context);
+    expect(elsewhere).toMatchObject({ feasible: true, tier: 'cloud', reason: 'only-eligible' });
+    if (!elsewhere.feasible) return;
+    expect(elsewhere.alternatives).toEqual([{ tier: 'mec', model: 'nanodet', predicted_ms: 30, rejected_because: 'overloaded: its task gate refuses new work now' }]);
+    expect(decide(request, [shedding, cloud(false)], context)).toMatchObject({ feasible: true, tier: 'mec' });
+    expect(decide({ ...request, pin: 'mec' }, [shedding, cloud()], context)).toMatchObject({ feasible: true, tier: 'mec', reason: 'pinned' });
+  });
+
   it('spills over to the cloud when the MEC queue would make it slower (and says so)', () => {
     const decision = decide(request, [mec(12), cloud()], context);
     expect(decision).toMatchObject({ feasible: true, tier: 'cloud', reason: 'spill-over', transforms: ['strip-metadata'] });
