@@ -78,6 +78,12 @@ export interface DispatcherOptions {
   load: () => { inSystem: number; workers: number };
   /** Whether this node's task gate refuses new work now (services/tasks/admission.ts refusesNow). */
   refusing?: () => boolean;
+  /**
+   * Why a privacy transform cannot run on this node now (undefined: it can). A tier whose egress
+   * rule needs one that cannot is not a candidate: the data may not leave untransformed, and
+   * choosing it would only fail after the decision.
+   */
+  transformUnavailable?: (transform: Transform) => string | undefined;
   transforms: TransformSink;
   /** The cloud, for a MEC node. */
   cloud?: { client: TierClient; monitor: PeerMonitor };
@@ -366,7 +372,15 @@ export class Dispatcher {
   #context(policy: PlacementPolicy, version: string): PlacementContext {
     return {
       self: this.#options.self,
-      egress: (dataClass, to) => egressRule(policy, dataClass, to),
+      egress: (dataClass, to) => {
+        const rule = egressRule(policy, dataClass, to);
+        if (!rule.allowed) return rule;
+        for (const transform of rule.transforms) {
+          const why = this.#options.transformUnavailable?.(transform as Transform);
+          if (why !== undefined) return { allowed: false, reason: `${dataClass} data needs ${transform} before the ${to} tier, and this node cannot do it: ${why}` };
+        }
+        return rule;
+      },
       // Learned end to end (asking to done), so the cost includes waiting for a worker here.
       transformMs: this.#transformCosts.snapshot(),
       policyVersion: version,

@@ -7,6 +7,7 @@ import type { InspectionTasks, ModelRepository, SpeechTasks, VisionTasks } from 
 import type { PlacementPolicy } from '../scheduler/policy.ts';
 import type { AdmissionGate } from '../tasks/admission.ts';
 import { createPrivacyTransforms } from '../tasks/privacy/index.ts';
+import { FACE_DETECTOR_MODEL } from '../tasks/vision/models.ts';
 import type { PeerMonitor } from '../tiers/peer-monitor.ts';
 import type { TierClient } from '../tiers/tier-client.ts';
 import { serveTable, VARIANTS } from './catalog.ts';
@@ -46,6 +47,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     local: createLocalTasks(deps, loaded),
     load: () => ({ inSystem: deps.admission.inside + deps.admission.waiting, workers: config.runtime.workers }),
     refusing: () => deps.admission.refusesNow(),
+    // blur-faces finds the faces with the face detector: without it loaded, no tier that needs it is a candidate.
+    transformUnavailable: (transform) => (transform === 'blur-faces' && !loaded().has(FACE_DETECTOR_MODEL) ? `its face detector ${FACE_DETECTOR_MODEL} is not loaded` : undefined),
     transforms: createPrivacyTransforms({ vision: deps.vision, limits: { maxPixels: config.images.maxPixels, formats: config.images.formats } }),
     fallbackDeadlineMs: config.server.defaultInferTimeoutMs,
     congestion: config.placement.congestion,
