@@ -8,34 +8,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMec, type MecOutcome } from '../support/mec-cli.ts';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
 
-const run = promisify(execFile);
-const MEC = path.join(PROJECT_ROOT, 'bin', 'mec.js');
 const BLUEPRINTS = path.join(PROJECT_ROOT, 'blueprints');
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function mec(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MEC, ...args], { cwd: PROJECT_ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+function mec(...args: string[]): Promise<MecOutcome> {
+  return runMec(args, { timeoutMs: 30_000 });
 }
 
 let dir: string;
 
 beforeAll(async () => {
   // bin/mec.js runs dist/ only when it is newer than every source: build it so the test runs what ships.
-  await run('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, timeout: 120_000 });
+  await promisify(execFile)('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, timeout: 120_000 });
   dir = await mkdtemp(path.join(tmpdir(), 'blueprint-cli-'));
 }, 150_000);
 

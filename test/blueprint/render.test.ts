@@ -4,13 +4,13 @@
  * KubeEdge placement of MEC pods, Redis durability, the edge NetworkPolicies, deploy/kubernetes/
  * in step with the blueprints, and the CLI's exit codes.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMec, type MecOutcome } from '../support/mec-cli.ts';
 import { Redis } from 'ioredis';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
@@ -23,7 +23,6 @@ import { readRenderInputs } from '../../services/blueprint/render-inputs.ts';
 import { renderKubernetes, type Manifest } from '../../services/blueprint/render-kubernetes.ts';
 import { manifestFiles, writeManifests } from '../../services/blueprint/write-manifests.ts';
 
-const run = promisify(execFile);
 /** Every blueprint in blueprints/: a new one is rendered, validated and kept in step without a test edit. */
 const BLUEPRINTS = readdirSync(path.join(PROJECT_ROOT, 'blueprints')).filter((entry) => entry.endsWith('.yaml')).map((entry) => entry.slice(0, -'.yaml'.length)).sort();
 type Rec = Record<string, any>;
@@ -301,22 +300,9 @@ describe('deploy/kubernetes is in step with the blueprints', () => {
   });
 });
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function mec(...args: string[]): Promise<Outcome> {
-  try {
-    // From source: the test must not depend on a build of everyone's files.
-    const { stdout, stderr } = await run(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'mec.js'), ...args], { cwd: PROJECT_ROOT, timeout: 60_000, env: { ...process.env, MEC_FROM_SOURCE: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+/** From source: the test must not depend on a build of everyone's files. */
+function mec(...args: string[]): Promise<MecOutcome> {
+  return runMec(args, { env: { MEC_FROM_SOURCE: '1' } });
 }
 
 describe('mec blueprint render', () => {

@@ -3,30 +3,11 @@
  * as a user would (each help lists its subcommands; each of those gets its own --help), and checks
  * that every command and every option says what it does. Usage errors exit 2 in every command.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../services/core/config.ts';
+import { runMec } from '../support/mec-cli.ts';
 
-const MEC = path.join(PROJECT_ROOT, 'bin/mec.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mec(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MEC, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '200' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Wide help lines: one line per option or command, as the parser below reads them. */
+const mec = (...args: string[]) => runMec(args, { env: { COLUMNS: '200' } });
 
 /** The entries of one section ("Commands:" or "Options:") of commander's help: name and description. */
 function section(help: string, title: string): { name: string; description: string }[] {

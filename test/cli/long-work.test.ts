@@ -2,33 +2,17 @@
  * `mec models|train|eval|bench` as an operator runs them: real child processes of bin/mec.js (the
  * compiled dist/ after `npm run -s build`) that run the real scripts, their output and exit codes.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runMec, type MecOutcome } from '../support/mec-cli.ts';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
 import { BENCHMARKS, commandLine, LongWorkUnavailable } from '../../services/cli/long-work.ts';
 
-const run = promisify(execFile);
-const MEC = path.join(PROJECT_ROOT, 'bin', 'mec.js');
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function mec(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MEC, ...args], { cwd: tmpdir(), timeout: 60_000, env: { ...process.env, NO_PROGRESS: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+function mec(...args: string[]): Promise<MecOutcome> {
+  return runMec(args, { cwd: tmpdir(), env: { NO_PROGRESS: '1' } });
 }
 
 describe('mec models verify', () => {
