@@ -49,6 +49,12 @@ export interface PixelEncoding {
   scale: readonly number[];
   offset: readonly number[];
   channelAxis: number;
+  /**
+   * The bytes are interleaved (N, H, W, C: what an image decoder gives) while dims say planar
+   * (N, C, H, W; channelAxis 1): the worker moves each channel to its plane while it widens, so the
+   * main thread hands over the decoder's buffer instead of transposing it pixel by pixel.
+   */
+  interleaved?: boolean;
 }
 
 /** A tensor as it crosses layers and worker threads (typed arrays are transferred, not copied). */

@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { ModelSignature, Tensor, TensorSpec, WarmupInputs } from '../core/contracts.ts';
+import type { ModelSignature, PixelEncoding, Tensor, TensorSpec, WarmupInputs } from '../core/contracts.ts';
 import { EdgeError, toEdgeError } from '../core/errors.ts';
 import { WORKER_CONTROL, type FromWorker, type LoadMessage, type RunMessage, type RunTimings, type ToWorker, type UnloadMessage } from './messages.ts';
 import { allocate, isTensorType, prepareForTransfer, type TypedTensorData } from './tensor-types.ts';
@@ -182,10 +182,30 @@ function split(outputs: Record<string, Tensor>, rowsPerRequest: number[]): Recor
   return results;
 }
 
+/** Interleaved 8-bit pixels (n, h, w, c) -> planar float32 (n, c, h, w), widened on the way. */
+function widenInterleaved(tensor: Tensor, pixels: PixelEncoding): Tensor {
+  const source = tensor.data as Uint8Array;
+  const [batch, channels, height, width] = tensor.dims as [number, number, number, number];
+  const plane = height * width;
+  const data = new Float32Array(source.length);
+  for (let c = 0; c < channels; c++) {
+    // As float32, as the planar path's per-channel arrays hold them: both layouts give the same bits.
+    const scale = Math.fround(pixels.scale[pixels.scale.length > 1 ? c : 0]!);
+    const offset = Math.fround(pixels.offset[pixels.offset.length > 1 ? c : 0]!);
+    for (let n = 0; n < batch; n++) {
+      const image = n * channels * plane;
+      const target = image + c * plane;
+      for (let pixel = 0, from = image + c; pixel < plane; pixel++, from += channels) data[target + pixel] = source[from]! * scale + offset;
+    }
+  }
+  return { type: 'float32', dims: tensor.dims, data };
+}
+
 /** 8-bit pixels -> float32 (value = pixel * scale[c] + offset[c]); other tensors pass as they are. */
 function widenPixels(tensor: Tensor): Tensor {
   const { pixels } = tensor;
   if (!pixels) return tensor;
+  if (pixels.interleaved === true) return widenInterleaved(tensor, pixels);
   const source = tensor.data as Uint8Array;
   const data = new Float32Array(source.length);
   const channels = tensor.dims[pixels.channelAxis]!;

@@ -71,6 +71,7 @@ function checkPixels(model: string, input: string, tensor: Tensor): void {
   const axis = pixels!.channelAxis;
   if (!Number.isInteger(axis) || axis < 0 || axis >= dims.length) fail(`channelAxis ${axis} is not an axis of [${dims.join(',')}]`);
   const channels = dims[axis]!;
+  if (pixels!.interleaved === true && (axis !== 1 || dims.length !== 4)) fail(`interleaved pixels need planar dims [n, c, h, w] with channelAxis 1, got [${dims.join(',')}] and ${axis}`);
   for (const values of [pixels!.scale, pixels!.offset]) {
     if (!Array.isArray(values) || (values.length !== 1 && values.length !== channels) || !values.every(Number.isFinite)) {
       fail(`scale and offset need 1 or ${channels} finite numbers`);

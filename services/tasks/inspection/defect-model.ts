@@ -36,24 +36,23 @@ export function bindDefectModel(model: string, signature: ModelSignature): Bound
   return { tileSize, stride: tileSize / cells, outputs: [MAP_OUTPUT, SCORE_OUTPUT] };
 }
 
-/** Cuts the tiles out of the scaled RGB raster (interleaved) into one planar batch [n, 3, S, S]. */
+/**
+ * Cuts the tiles out of the scaled RGB raster into one batch [n, 3, S, S], still interleaved: a row
+ * of a tile is a run of bytes in the raster, copied whole; the worker makes the planes as it widens
+ * (PixelEncoding.interleaved), off the event loop.
+ */
 export function tilesToInput(rgb: Buffer, plan: TilePlan, tileSize: number): Tensor {
-  const plane = tileSize * tileSize;
-  const data = new Uint8Array(plan.tiles.length * 3 * plane);
+  const rowBytes = tileSize * 3;
+  const data = new Uint8Array(plan.tiles.length * tileSize * rowBytes);
   plan.tiles.forEach((tile, index) => {
-    const base = index * 3 * plane;
+    const base = index * tileSize * rowBytes;
     for (let row = 0; row < tileSize; row += 1) {
-      let source = ((tile.y + row) * plan.scaledWidth + tile.x) * 3;
-      let target = base + row * tileSize;
-      for (let column = 0; column < tileSize; column += 1, source += 3, target += 1) {
-        data[target] = rgb[source]!;
-        data[target + plane] = rgb[source + 1]!;
-        data[target + 2 * plane] = rgb[source + 2]!;
-      }
+      const source = ((tile.y + row) * plan.scaledWidth + tile.x) * 3;
+      data.set(rgb.subarray(source, source + rowBytes), base + row * rowBytes);
     }
   });
   const unit = 1 / 255;
-  return { type: 'float32', dims: [plan.tiles.length, 3, tileSize, tileSize], data, pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } };
+  return { type: 'float32', dims: [plan.tiles.length, 3, tileSize, tileSize], data, pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1, interleaved: true } };
 }
 
 /** The tiles' maps stitched onto the scaled image's grid (overlaps keep the larger value), and the largest tile score. */

@@ -21,8 +21,8 @@ import { floatOutput, unsuitable } from '../common/model-io.ts';
 
 const MEAN = [123.675, 116.28, 103.53] as const;
 const STD = [58.395, 57.12, 57.375] as const;
-/** (x - mean) / std per channel of NCHW, applied on the worker. */
-const NORMALISED: PixelEncoding = { scale: STD.map((std) => 1 / std), offset: MEAN.map((mean, c) => -mean / STD[c]!), channelAxis: 1 };
+/** (x - mean) / std per channel of NCHW, applied on the worker, which also moves the decoder's interleaved RGB to planes. */
+const NORMALISED: PixelEncoding = { scale: STD.map((std) => 1 / std), offset: MEAN.map((mean, c) => -mean / STD[c]!), channelAxis: 1, interleaved: true };
 const SIDES = 4;
 
 interface Level {
@@ -84,14 +84,9 @@ export function nanodetFor(classCount: number): DetectorCodec {
         outputs: levels.flatMap((level) => [level.scores, level.distributions]),
         resample: (image: ImageSource) => stretchTo(image, size, size),
         toInputs({ rgb, frame }: Resampled) {
-          // Interleaved RGB -> planes (NCHW), still 8-bit; the worker applies (x - mean) / std per channel.
-          const plane = size * size;
-          const data = new Uint8Array(3 * plane);
-          for (let pixel = 0, source = 0; pixel < plane; pixel++, source += 3) {
-            data[pixel] = rgb[source]!;
-            data[plane + pixel] = rgb[source + 1]!;
-            data[2 * plane + pixel] = rgb[source + 2]!;
-          }
+          // The decoder's interleaved RGB as it is (a copy: the buffer is transferred to the worker,
+          // which makes the planes and applies (x - mean) / std per channel).
+          const data = new Uint8Array(rgb.subarray(0, 3 * size * size));
           return { inputs: { [input.name]: { type: 'float32', dims: [1, 3, size, size], data, pixels: NORMALISED } }, frame };
         },
         postprocess(outputs: Record<string, Tensor>, frame: Frame, settings: DetectorSettings): Detection[] {
