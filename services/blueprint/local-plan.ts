@@ -15,8 +15,13 @@ export interface LocalPlanOptions {
   redisUrl?: string;
   /** BullMQ key prefix of the jobs (`--jobs-prefix`); unset: the node's default. */
   jobsPrefix?: string;
-  /** false: the MEC node runs without its MQTT bridge even where the blueprint enables it. */
+  /**
+   * false: the MEC node runs without its MQTT bridge even where the blueprint enables it (`--no-mqtt`,
+   * or no broker answers); its MQTT cameras are then simulated over WebSocket.
+   */
   mqttUrl?: string | false;
+  /** Why mqttUrl is false, for the note (default: --no-mqtt was given). */
+  mqttOffBecause?: string;
   /** Redis did not answer: the MEC node starts without durable jobs (a note says so). */
   redisUnavailable?: boolean;
   /** The MEC node's sync cache (`--sync-cache`); unset: the node's default. */
@@ -97,17 +102,18 @@ export function localPlan(blueprint: Readonly<Record<string, unknown>>, options:
   if (skippedMecNodes.length > 0) notes.push(`one machine runs one MEC node: ${mecNode.name} runs; ${skippedMecNodes.join(', ')} ${skippedMecNodes.length === 1 ? 'is' : 'are'} not started`);
   if (cloudNodes.length > 1 || Number(cloudNode?.replicas ?? 1) > 1) notes.push(`the cloud tier runs as one process (${cloudNode!.name}), not ${cloudNodes.length > 1 ? `${cloudNodes.length} nodes` : `${cloudNode!.replicas} replicas`}`);
   if (declaredJobTier !== undefined && jobTier === undefined) notes.push(`no Redis answers at ${redisUrl}: no durable jobs (POST /v1/jobs) in this run`);
-  if (mecNode.mqtt?.enabled === true && options.mqttUrl === false) notes.push('the MEC node runs without its MQTT bridge (--no-mqtt): cameras stream over WebSocket only');
+  if (mecNode.mqtt?.enabled === true && options.mqttUrl === false) notes.push(`the MEC node runs without its MQTT bridge (${options.mqttOffBecause ?? '--no-mqtt'}): cameras stream over WebSocket only`);
   if (jobTier === 'cloud' && !cloud) notes.push('jobs are declared on the cloud tier, which this blueprint does not have: no jobs run');
 
   const policy: LocalPlan['policy'] =
     typeof spec.policy?.file === 'string' ? { file: path.resolve(path.dirname(path.resolve(options.file)), spec.policy.file) } : { inline: spec.policy.inline as Record<string, unknown> };
   const firstDetector = (spec.models?.detect?.mec as string[] | undefined)?.[0];
   const cameras: PlannedCamera[] = ((spec.streams?.cameras ?? []) as Rec[])
-    .filter((camera) => camera.node === mecNode.name && (camera.transport !== 'mqtt' || options.mqttUrl !== false))
-    .map((camera) => ({ id: String(camera.id), surface: String(camera.surface), fps: Number(camera.fps), transport: camera.transport === 'websocket' ? 'websocket' : 'mqtt' }));
+    .filter((camera) => camera.node === mecNode.name)
+    // Without the bridge an MQTT camera still streams, over the node's WebSocket route.
+    .map((camera) => ({ id: String(camera.id), surface: String(camera.surface), fps: Number(camera.fps), transport: camera.transport === 'websocket' || options.mqttUrl === false ? 'websocket' : 'mqtt' }));
   const skippedCameras = ((spec.streams?.cameras ?? []) as Rec[]).length - cameras.length;
-  if (skippedCameras > 0) notes.push(`${skippedCameras} camera${skippedCameras === 1 ? '' : 's'} of MEC nodes not started here or without MQTT ${skippedCameras === 1 ? 'is' : 'are'} not simulated`);
+  if (skippedCameras > 0) notes.push(`${skippedCameras} camera${skippedCameras === 1 ? '' : 's'} of MEC nodes not started here ${skippedCameras === 1 ? 'is' : 'are'} not simulated`);
   return {
     name,
     policy,

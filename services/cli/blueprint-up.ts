@@ -13,6 +13,7 @@ import { checkBlueprintFile, formatProblem } from '../blueprint/load-blueprint.t
 import { LOCAL_MQTT_URL, LOCAL_REDIS_URL, localPlan, type LocalPlan, type LocalPlanOptions } from '../blueprint/local-plan.ts';
 import type { LinkSettings } from '../links/link-settings.ts';
 import { redisAnswers } from '../offload/index.ts';
+import { brokerAnswers } from '../streams/broker-probe.ts';
 import { startBlueprintSimulation, type BlueprintSimulation } from '../topology/blueprint-simulation.ts';
 import { startLocalTopology, type LocalTopology, type TopologyUrls } from '../topology/local-topology.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
@@ -101,8 +102,15 @@ export async function blueprintUp(file: string, options: BlueprintUpOptions, out
     syncCacheDir: path.join(stateDir, `${name}.sync`),
   };
   let plan = localPlan(check.blueprint, planOptions);
-  // A trial on a machine without Redis still comes up, without durable jobs (and says so).
-  if (plan.jobs && !(await redisAnswers(options.redis ?? LOCAL_REDIS_URL))) plan = localPlan(check.blueprint, { ...planOptions, redisUnavailable: true });
+  // A trial on a machine without Redis or Mosquitto still comes up, without durable jobs or the MQTT
+  // bridge (cameras then stream over WebSocket), and says so.
+  if (plan.jobs && !(await redisAnswers(options.redis ?? LOCAL_REDIS_URL))) planOptions.redisUnavailable = true;
+  const brokerUrl = typeof options.mqtt === 'string' ? options.mqtt : LOCAL_MQTT_URL;
+  if (plan.mecArgs.includes('--mqtt') && !(await brokerAnswers(brokerUrl))) {
+    planOptions.mqttUrl = false;
+    planOptions.mqttOffBecause = `no MQTT broker answers at ${brokerUrl}`;
+  }
+  plan = localPlan(check.blueprint, planOptions);
   for (const link of ['device-mec', 'mec-cloud'] as const) {
     const own = plan.links[link];
     if (own !== undefined && options.links?.[link] !== undefined) plan.links[link] = { ...own, ...options.links[link] };

@@ -61,7 +61,7 @@ async function mec(args: string[]): Promise<{ status: number | null; stdout: str
   return { status, stdout, stderr };
 }
 
-async function planOf(name: string, options: { jobsPrefix?: string; syncCacheDir?: string; mqttUrl?: string | false; redisUnavailable?: boolean } = {}) {
+async function planOf(name: string, options: { jobsPrefix?: string; syncCacheDir?: string; mqttUrl?: string | false; mqttOffBecause?: string; redisUnavailable?: boolean } = {}) {
   const file = path.join(BLUEPRINTS, `${name}.yaml`);
   const { blueprint } = await loadBlueprint(file);
   return localPlan(blueprint, { file, ...options });
@@ -126,15 +126,14 @@ describe('local plan of each blueprint', () => {
     expect(plan.notes).toEqual([]);
   });
 
-  it('without Redis or MQTT the trial still plans: no jobs, no bridge, no MQTT camera, and notes that say so', async () => {
-    const plan = await planOf('trial', { mqttUrl: false, redisUnavailable: true });
+  it('without Redis or MQTT the trial still plans: no jobs, no bridge, its camera over WebSocket, and notes that say so', async () => {
+    const plan = await planOf('trial', { mqttUrl: false, mqttOffBecause: 'no MQTT broker answers at mqtt://127.0.0.1:1', redisUnavailable: true });
     expect(plan.mecArgs).not.toContain('--redis');
     expect(plan.mecArgs).toContain('--no-mqtt');
     expect(plan.jobs).toBe(false);
-    expect(plan.cameras).toEqual([]);
+    expect(plan.cameras).toEqual([{ id: 'cam-trial-1', surface: 'brick', fps: 2, transport: 'websocket' }]);
     expect(plan.notes.join('\n')).toMatch(/no Redis answers at redis:\/\/127\.0\.0\.1:6379: no durable jobs/);
-    expect(plan.notes.join('\n')).toMatch(/without its MQTT bridge/);
-    expect(plan.notes.join('\n')).toMatch(/1 camera .* not simulated/);
+    expect(plan.notes.join('\n')).toMatch(/without its MQTT bridge \(no MQTT broker answers at mqtt:\/\/127\.0\.0\.1:1\): cameras stream over WebSocket only/);
   });
 });
 
@@ -209,6 +208,35 @@ describe('mec blueprint up / down as a user runs them', () => {
     expect(existsSync(stateFile)).toBe(false);
     await waitFor(() => running.exitCode !== null || running.signalCode !== null, 'the child to be reaped', 5_000);
     expect(running.exitCode).toBe(0);
+  }, 180_000);
+
+  it('up --simulate with no broker at --mqtt: the node runs without its bridge and the cameras stream over WebSocket, inspected', async () => {
+    const running = spawn(
+      process.execPath,
+      [MEC, 'blueprint', 'up', 'blueprints/production-line-inspection.yaml', '--simulate', '--mqtt', 'mqtt://127.0.0.1:1', '--mec-port', '0', '--device-link-port', '0', '--control-port', '0', '--state-dir', stateDir, '--jobs-prefix', prefix],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = running;
+    let stderr = '';
+    running.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const lines: string[] = [];
+    createInterface({ input: running.stdout! }).on('line', (line) => lines.push(line));
+    const stateFile = path.join(stateDir, 'production-line-inspection.json');
+    await waitFor(() => existsSync(stateFile) || running.exitCode !== null, 'the blueprint to come up', 120_000);
+    if (running.exitCode !== null) throw new Error(`mec blueprint up exited ${running.exitCode}: ${stderr}`);
+    await waitFor(() => lines.some((line) => line.startsWith('  stop')), 'the summary', 10_000);
+    const printed = lines.join('\n');
+    expect(printed).toMatch(/note\s+the MEC node runs without its MQTT bridge \(no MQTT broker answers at mqtt:\/\/127\.0\.0\.1:1\)/);
+    expect(printed).toMatch(/simulated\s+camera cam-brick-1: brick, 5 fps over WebSocket ws:\/\//);
+    // The cameras' frames reach the node over WebSocket and are inspected: the dashboard's camera list has them.
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { urls: Record<string, string> };
+    await waitFor(async () => {
+      const frame = await fetch(`${state.urls.mec}/v1/dashboard/cameras/cam-brick-1/frame`);
+      return frame.status === 200;
+    }, 'a frame of cam-brick-1 at the node', 30_000);
+    const down = await mec(['blueprint', 'down', 'production-line-inspection', '--state-dir', stateDir]);
+    expect(down.status, down.stderr).toBe(0);
+    await waitFor(() => running.exitCode !== null || running.signalCode !== null, 'the child to exit', 15_000);
   }, 180_000);
 
   it.each([
