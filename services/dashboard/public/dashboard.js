@@ -89,6 +89,8 @@ function onTiers(t) {
 
 function health(s) {
   if (!s || s.error) return ['down', 'bad'];
+  // Its task gate refuses new work (a standing queue past its delay target): it sheds load, other tiers take it.
+  if (s.load && s.load.refusing) return ['shedding load', 'warn'];
   const busy = s.load && s.load.workers > 0 ? s.load.in_system / s.load.workers : 0;
   return busy > 4 ? ['overloaded', 'warn'] : ['up', 'ok'];
 }
