@@ -18,24 +18,19 @@
  * proportion. The bounds come from the runtime: never fewer places than inference workers (each
  * worker needs one), never more than the configured concurrency.
  */
+import { HoldBaseline } from './hold-baseline.ts';
 
 export interface ConcurrencyLimitOptions {
   min: number;
   max: number;
-  /** Releases per sample (the median of this many hold times). */
-  window?: number;
   /** Hold times up to this much above the baseline count as unloaded (Envoy's "buffer"). */
   tolerance?: number;
   /** Added each window: how fast the limit probes upwards when nothing is slower than the baseline. */
   headroom?: number;
-  /** Per window, the baseline may rise by this fraction (it is the least sample seen, forgetting slowly). */
-  drift?: number;
 }
 
-const DEFAULT_WINDOW = 16;
 const DEFAULT_TOLERANCE = 0.25;
 const DEFAULT_HEADROOM = 0.25;
-const DEFAULT_DRIFT = 0.02;
 /** One window changes the limit by at most this factor either way (one noisy window must not collapse it). */
 const MIN_GRADIENT = 0.5;
 const MAX_GRADIENT = 1.5;
@@ -43,23 +38,17 @@ const MAX_GRADIENT = 1.5;
 export class ConcurrencyLimit {
   readonly #min: number;
   readonly #max: number;
-  readonly #window: number;
   readonly #tolerance: number;
   readonly #headroom: number;
-  readonly #drift: number;
-  readonly #samples: number[] = [];
+  readonly #baseline = new HoldBaseline();
   #limit: number;
-  #baselineMs = Number.POSITIVE_INFINITY;
-  #lastSampleMs = Number.NaN;
 
   constructor(options: ConcurrencyLimitOptions) {
     if (!(options.min >= 1) || !(options.max >= options.min)) throw new RangeError('a concurrency limit needs 1 <= min <= max');
     this.#min = options.min;
     this.#max = options.max;
-    this.#window = options.window ?? DEFAULT_WINDOW;
     this.#tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
     this.#headroom = options.headroom ?? DEFAULT_HEADROOM;
-    this.#drift = options.drift ?? DEFAULT_DRIFT;
     // Start open: an idle node serves its first burst with every place, and learns from it.
     this.#limit = this.#max;
   }
@@ -70,25 +59,19 @@ export class ConcurrencyLimit {
   }
 
   get baselineMs(): number {
-    return this.#baselineMs;
+    return this.#baseline.ms ?? Number.POSITIVE_INFINITY;
   }
 
   /** The median hold time of the last complete window (NaN before the first). */
   get lastSampleMs(): number {
-    return this.#lastSampleMs;
+    return this.#baseline.lastMedianMs;
   }
 
-  /** Records one place's hold time; returns true when the limit was recomputed. */
+  /** Records one place's hold time; returns true when the limit was recomputed (once per window of 16). */
   observe(heldMs: number): boolean {
-    if (!(heldMs >= 0) || !Number.isFinite(heldMs)) return false;
-    this.#samples.push(heldMs);
-    if (this.#samples.length < this.#window) return false;
-    const sorted = this.#samples.sort((a, b) => a - b);
-    const sample = sorted[Math.floor(sorted.length / 2)]!;
-    this.#samples.length = 0;
-    this.#lastSampleMs = sample;
-    this.#baselineMs = Math.min(this.#baselineMs * (1 + this.#drift), sample);
-    const gradient = Math.max(MIN_GRADIENT, Math.min(MAX_GRADIENT, (this.#baselineMs * (1 + this.#tolerance)) / Math.max(sample, 1e-3)));
+    const sample = this.#baseline.observe(heldMs);
+    if (sample === undefined) return false;
+    const gradient = Math.max(MIN_GRADIENT, Math.min(MAX_GRADIENT, (this.baselineMs * (1 + this.#tolerance)) / Math.max(sample, 1e-3)));
     this.#limit = Math.max(this.#min, Math.min(this.#max, this.#limit * gradient + this.#headroom));
     return true;
   }
