@@ -66,9 +66,10 @@ export const ConfigSchema = Type.Object({
   }),
   tasks: Type.Object({
     /**
-     * Task requests (decode + pre-process + infer + post-process) in flight at once; 0 = twice the
-     * inference workers, enough to decode the next image while each worker infers. The others wait
-     * as compressed bytes, so a burst does not decode hundreds of images ahead of the models.
+     * Task requests (decode + pre-process + infer + post-process) in flight at once; 0 = one per
+     * inference worker, plus one more per worker that a spare core can decode for while the worker
+     * infers (services/tasks/admission.ts defaultConcurrency). The others wait as compressed bytes, so
+     * a burst does not decode hundreds of images ahead of the models.
      */
     concurrency: Type.Integer({ minimum: 0, maximum: 1024, default: 0 }),
     /**

@@ -78,6 +78,8 @@ export interface DispatcherOptions {
   load: () => { inSystem: number; workers: number };
   /** Whether this node's task gate refuses new work now (services/tasks/admission.ts refusesNow). */
   refusing?: () => boolean;
+  /** Requests the task gate lets in at once now. */
+  places?: () => number;
   /**
    * Why a privacy transform cannot run on this node now (undefined: it can). A tier whose egress
    * rule needs one that cannot is not a candidate: the data may not leave untransformed, and
@@ -163,7 +165,13 @@ export class Dispatcher {
     return {
       tier: this.#options.self,
       policy_version: policyVersion(this.#options.policy()),
-      load: { in_system: load.inSystem, workers: load.workers, ...this.#growth(), ...(this.#options.refusing?.() ? { refusing: true } : {}) },
+      load: {
+        in_system: load.inSystem,
+        workers: load.workers,
+        ...this.#growth(),
+        ...(this.#options.places ? { places: this.#options.places() } : {}),
+        ...(this.#options.refusing?.() ? { refusing: true } : {}),
+      },
       serves,
       transform_ms: this.#transformCosts.snapshot(),
       ...(this.#options.cloud ? { cloud: this.#options.cloud.monitor.view() } : {}),

@@ -47,6 +47,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     local: createLocalTasks(deps, loaded),
     load: () => ({ inSystem: deps.admission.inside + deps.admission.waiting, workers: config.runtime.workers }),
     refusing: () => deps.admission.refusesNow(),
+    places: () => deps.admission.concurrency,
     // blur-faces finds the faces with the face detector: without it loaded, no tier that needs it is a candidate.
     transformUnavailable: (transform) => (transform === 'blur-faces' && !loaded().has(FACE_DETECTOR_MODEL) ? `its face detector ${FACE_DETECTOR_MODEL} is not loaded` : undefined),
     transforms: createPrivacyTransforms({ vision: deps.vision, limits: { maxPixels: config.images.maxPixels, formats: config.images.formats } }),

@@ -33,6 +33,7 @@
  * has waited for nothing. `maxWaiting` stays as the hard cap (memory), and a waiter still leaves
  * when its own deadline or `waitTimeoutMs` passes (estimates can be wrong).
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../core/config.ts';
 import { EdgeError, cancelledError } from '../core/errors.ts';
@@ -307,9 +308,21 @@ export class AdmissionGate {
   }
 }
 
+/**
+ * Places in the pipeline when the operator did not fix them: one per inference worker, and one more
+ * per worker only where a core is left over to decode the next image while the worker infers. Where
+ * the workers already take every core (2 workers on 2 cores), a second place per worker overlaps
+ * nothing: it only makes both requests slower. Measured at 3x overload on 2 cores (docs/overload.md):
+ * 4 places admitted with a median of 21-24 ms against 12-13 ms with 2, for 10-18% more goodput.
+ */
+export function defaultConcurrency(workers: number, intraOpThreads: number, cores: number): number {
+  const spareCores = Math.max(0, cores - workers * intraOpThreads);
+  return workers + Math.min(workers, spareCores);
+}
+
 /** The node's gate from config: every task (vision, inspection) shares it, since they share the cores. */
 export function admissionGateFor(config: Readonly<Config>): AdmissionGate {
-  const concurrency = config.tasks.concurrency || 2 * config.runtime.workers;
+  const concurrency = config.tasks.concurrency || defaultConcurrency(config.runtime.workers, config.runtime.intraOpThreads, os.availableParallelism());
   return new AdmissionGate({
     concurrency,
     // With tasks.adaptiveConcurrency: between one place per inference worker and the configured number.

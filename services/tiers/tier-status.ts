@@ -30,6 +30,8 @@ export interface TierStatus {
     work_ms_per_s?: number;
     /** Its task gate refuses new work right now (a standing queue past its delay target). */
     refusing?: boolean;
+    /** Requests its task gate lets into the pipeline at once (tasks.concurrency, or what it learnt). */
+    places?: number;
   };
   serves: Partial<Record<PlacementTask, ServedVariant[]>>;
   /** Learned cost of each privacy transform on this node, ms. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyLimit } from '../../services/tasks/concurrency-limit.ts';
-import { AdmissionGate, admissionGateFor, type Release } from '../../services/tasks/admission.ts';
+import { AdmissionGate, admissionGateFor, defaultConcurrency, type Release } from '../../services/tasks/admission.ts';
 import { loadConfig } from '../../services/core/config.ts';
 
 function feed(limit: ConcurrencyLimit, heldMs: number, windows: number): void {
@@ -106,8 +106,8 @@ describe('the admission gate with an adaptive limit', () => {
   });
 
   it('admissionGateFor: fixed by default, adaptive between the workers and the configured places when asked', async () => {
-    const fixed = admissionGateFor(loadConfig({ runtime: { workers: 2 } }));
-    const adaptive = admissionGateFor(loadConfig({ runtime: { workers: 2 }, tasks: { adaptiveConcurrency: true } }));
+    const fixed = admissionGateFor(loadConfig({ runtime: { workers: 2 }, tasks: { concurrency: 4 } }));
+    const adaptive = admissionGateFor(loadConfig({ runtime: { workers: 2 }, tasks: { concurrency: 4, adaptiveConcurrency: true } }));
     for (const gate of [fixed, adaptive]) expect(gate.concurrency).toBe(4);
     // Places held four times longer than the first ones: the adaptive gate shrinks, the fixed one does not.
     for (const gate of [fixed, adaptive]) {
@@ -124,6 +124,15 @@ describe('the admission gate with an adaptive limit', () => {
     }
     expect(fixed.concurrency).toBe(4);
     expect(adaptive.concurrency).toBeLessThan(4);
+  });
+
+  it('defaultConcurrency: one place per worker, and a second per worker only for the spare cores', () => {
+    expect(defaultConcurrency(2, 1, 2)).toBe(2); // 2 workers take both cores
+    expect(defaultConcurrency(1, 1, 2)).toBe(2); // a spare core decodes while the worker infers
+    expect(defaultConcurrency(2, 1, 3)).toBe(3);
+    expect(defaultConcurrency(2, 1, 8)).toBe(4);
+    expect(defaultConcurrency(2, 2, 4)).toBe(2); // 2 workers of 2 threads take 4 cores
+    expect(defaultConcurrency(1, 1, 1)).toBe(1);
   });
 
   it('BAD CALL - minConcurrency above concurrency is refused', () => {
