@@ -1,11 +1,11 @@
 // Runs models/repository/defect/1/model.onnx in onnxruntime-node on the frames that
 // reference.py wrote, compares with torch, and times one frame on one intra-op thread.
-//   /usr/bin/python3 models/inspect/reference.py && node models/inspect/check-onnx.mjs
+//   /usr/bin/python3 models/inspect/reference.py && node models/inspect/check-onnx.mjs [REFERENCE_DIR [MODEL]]
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 
 const referenceDir = process.argv[2] ?? '/tmp/inspect-reference';
-const modelPath = new URL('../repository/defect/1/model.onnx', import.meta.url).pathname;
+const modelPath = process.argv[3] ?? new URL('../repository/defect/1/model.onnx', import.meta.url).pathname;
 const readF32 = (name) => {
   const bytes = readFileSync(`${referenceDir}/${name}.f32`);
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);

@@ -8,13 +8,13 @@ from surfaces import SURFACES, surface_frame
 CELL = 4  # the defect map's stride
 
 
-def make_frame(surface, split, rng, defect_kind=None, defective=None):
+def make_frame(surface, split, rng, defect_kind=None, defective=None, procedural=False):
     """One frame: returns dict(pixels uint8 HxWx3, mask bool HxW, defects [{kind, box}]).
 
     Half the frames are defect-free unless `defective` says otherwise; a defective frame has one
     defect (a quarter of them a second one), all of `defect_kind` if given, else of random kinds.
     """
-    surface_rgb = surface_frame(surface, split, rng)
+    surface_rgb = surface_frame(surface, split, rng, procedural)
     if defective is None:
         defective = rng.random() < 0.5
     mask = np.zeros(surface_rgb.shape[:2], bool)
@@ -38,12 +38,13 @@ def cell_targets(mask):
     return mask.reshape(h // CELL, CELL, w // CELL, CELL).any(axis=(1, 3))
 
 
-def build_surface_arrays(split, surface_index, per_surface, seed):
+def build_surface_arrays(split, surface_index, per_surface, seed, procedural=False):
     """Deterministic frames of one surface: odd indices defective, even ones defect-free."""
     rng = np.random.default_rng([seed, surface_index])
     images, cells, kinds = [], [], []
     for index in range(per_surface):
-        frame = make_frame(SURFACES[surface_index], split, rng, defective=(index % 2 == 1))
+        frame = make_frame(SURFACES[surface_index], split, rng, defective=(index % 2 == 1),
+                           procedural=procedural)
         images.append(frame["pixels"])
         cells.append(cell_targets(frame["mask"]))
         kinds.append(DEFECT_TYPES.index(frame["defects"][0]["kind"]) if frame["defects"] else -1)

@@ -29,12 +29,15 @@ def main():
     parser = argparse.ArgumentParser(description="Evaluate the defect model on held-out frames.")
     parser.add_argument("--per-surface", type=int, default=200)
     parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"))
+    # The checkpoint's architecture, as train.py was given it (round-3 options; defaults = deployed).
+    parser.add_argument("--local-window", type=int, default=0)
+    parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96])
     parser.add_argument("--card", default=os.path.join(REPO, "models", "repository", "defect", "card.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     with open(args.card) as f:
         defaults = json.load(f)["defaults"]
-    net = DefectNet()
+    net = DefectNet(width=tuple(args.width), local_window=args.local_window)
     net.load_state_dict(torch.load(args.checkpoint))
 
     kinds, scores_all, surfaces_all = [], [], []

@@ -22,9 +22,12 @@ from train import CACHE, to_tensor  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description="Torch reference outputs for the ONNX check.")
     parser.add_argument("--out", default="/tmp/inspect-reference")
+    # The checkpoint's architecture, as train.py was given it (round-3 options; defaults = deployed).
+    parser.add_argument("--local-window", type=int, default=0)
+    parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96])
     parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"))
     args = parser.parse_args()
-    net = DefectNet()
+    net = DefectNet(width=tuple(args.width), local_window=args.local_window)
     net.load_state_dict(torch.load(args.checkpoint))
     model = ExportWrapper(net).eval()
     # Two good and two defective gravel frames: both outcomes are exercised.

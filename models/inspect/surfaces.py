@@ -13,6 +13,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from procedural_ground import PROCEDURAL_GROUND
+
 SURFACES = ("brick", "gravel", "grass", "metal", "textile")
 PHOTO_SURFACES = ("brick", "gravel", "grass")
 SPLITS = ("train", "val", "test")
@@ -257,8 +259,20 @@ def seed_for(split, rng):
     return int(rng.integers(lo, hi))
 
 
-def surface_frame(surface, split, rng):
-    """A defect-free 256x256x3 float32 frame in [0, 1] of the split's material."""
+def procedural_ground_frame(surface, rng):
+    """A procedural gravel or grass training frame, with the photos' photometric changes."""
+    gray, tint = photometric(PROCEDURAL_GROUND[surface](rng), rng)
+    return np.clip(gray[:, :, None] * tint[None, None, :], 0, 1).astype(np.float32)
+
+
+def surface_frame(surface, split, rng, procedural=False):
+    """A defect-free 256x256x3 float32 frame in [0, 1] of the split's material.
+
+    procedural: gravel and grass drawn by procedural_ground instead of the photo (training only)."""
+    if procedural:
+        if split != "train":
+            raise ValueError("procedural gravel and grass are training material only")
+        return procedural_ground_frame(surface, rng)
     if surface in PHOTO_SURFACES:
         return photo_frame(surface, split, rng)
     texture_rng = np.random.default_rng(seed_for(split, rng))

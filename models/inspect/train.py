@@ -24,17 +24,20 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.append(os.path.dirname(HERE))
 
 from dataset import build_surface_arrays, concatenate  # noqa: E402
 from defects import DEFECT_TYPES  # noqa: E402
 from metrics import auroc, hit_count, threshold_for_false_alarms  # noqa: E402
 from net import DefectNet, ExportWrapper, count_parameters  # noqa: E402
 from surfaces import SURFACES, skimage_package_version  # noqa: E402
+from progress import Progress  # noqa: E402  (models/progress.py: a bar on a terminal, plain lines otherwise)
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 CACHE = "/tmp/inspect-cache"
 HARD_SURFACE_WEIGHT = 2.0
-GENERATOR_SOURCES = ("surfaces.py", "defects.py", "camera.py", "dataset.py")
+GENERATOR_SOURCES = ("surfaces.py", "procedural_ground.py", "defects.py", "camera.py", "dataset.py")
+PROCEDURAL_SURFACES = ("gravel", "grass")
 
 
 def generator_fingerprint():
@@ -49,13 +52,16 @@ def _build(job):
     return build_surface_arrays(*job)
 
 
-def cached_arrays(split, per_surface, seed, workers):
+def cached_arrays(split, per_surface, seed, workers, procedural=False):
+    """Frames of every surface, or with procedural=True of procedural gravel and grass."""
     os.makedirs(CACHE, exist_ok=True)
-    path = os.path.join(CACHE, f"{split}-{per_surface}-{seed}-{generator_fingerprint()}.npz")
+    material = "-procedural" if procedural else ""
+    path = os.path.join(CACHE, f"{split}{material}-{per_surface}-{seed}-{generator_fingerprint()}.npz")
     if os.path.exists(path):
         with np.load(path) as data:
             return {key: data[key] for key in data.files}
-    jobs = [(split, index, per_surface, seed) for index in range(len(SURFACES))]
+    surfaces = PROCEDURAL_SURFACES if procedural else SURFACES
+    jobs = [(split, SURFACES.index(name), per_surface, seed, procedural) for name in surfaces]
     with multiprocessing.Pool(workers) as pool:
         arrays = concatenate(pool.map(_build, jobs))
     np.savez(path, **arrays)
@@ -169,6 +175,23 @@ def validation_report(net, data, false_alarm_rate):
     return surfaces, per_kind, region_threshold, hit_rate, false_regions
 
 
+def sampling_weights(train, procedural_share, hard_surface_weight=HARD_SURFACE_WEIGHT):
+    """Per-frame probability of being drawn: each surface gets its share of the batches, and
+    procedural_share of gravel's and grass's goes to their procedural frames."""
+    # Gravel and grass are the hard surfaces (a first run: validation AUROC 0.58 / 0.63 vs
+    # 0.91-0.94 elsewhere); they get a larger share of the batches.
+    weights = np.zeros(len(train["images"]))
+    for index, name in enumerate(SURFACES):
+        surface_total = hard_surface_weight if name in PROCEDURAL_SURFACES else 1.0
+        for procedural, share in ((False, 1.0 - procedural_share), (True, procedural_share)):
+            if name not in PROCEDURAL_SURFACES:
+                share = 0.0 if procedural else 1.0
+            rows = (train["surfaces"] == index) & (train["procedural"] == procedural)
+            if rows.any():
+                weights[rows] = surface_total * share / rows.sum()
+    return weights / weights.sum()
+
+
 def set_seeds(seed):
     random.seed(seed)
     np.random.seed(seed)
@@ -273,6 +296,7 @@ def write_card(card_path, onnx_path, net, validation, run):
         "verification": {
             "date": run["date"],
             "seed": run["seed"],
+            "initSeed": run["initSeed"],
             "wallTimeSeconds": run["wall"],
             "trainingFrames": run["train_frames"],
             "validationFrames": run["val_frames"],
@@ -303,6 +327,18 @@ def main():
     # One intra-op thread: on the shared 2-core machine two OpenMP threads that compete with
     # other processes ran 5-20x slower per step than one (measured 0.15 s vs 0.5-3.6 s).
     parser.add_argument("--threads", type=int, default=1)
+    # Data from --seed, weights and batch order from --init-seed: run-to-run spread on the same frames.
+    parser.add_argument("--init-seed", type=int, default=None, help="training seed (default: --seed)")
+    parser.add_argument("--local-window", type=int, default=0,
+                        help="local contrast channel's window in px (0: frame-wide standardisation only)")
+    parser.add_argument("--procedural-per-surface", type=int, default=0,
+                        help="procedural gravel and grass training frames per surface (0: photos only)")
+    parser.add_argument("--procedural-share", type=float, default=0.5,
+                        help="share of gravel's and grass's batches drawn from procedural frames")
+    parser.add_argument("--hard-surface-weight", type=float, default=HARD_SURFACE_WEIGHT,
+                        help="gravel's and grass's share of the batches relative to another surface's")
+    parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96],
+                        help="channels at stride 2, 4, 8, 16")
     parser.add_argument("--false-alarm-rate", type=float, default=0.01)
     parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"))
     parser.add_argument("--out", default=os.path.join(REPO, "models", "repository", "defect"))
@@ -310,24 +346,28 @@ def main():
 
     started = time.time()
     torch.set_num_threads(args.threads)
-    set_seeds(args.seed)
+    init_seed = args.seed if args.init_seed is None else args.init_seed
+    set_seeds(init_seed)
     train = cached_arrays("train", args.train_per_surface, args.seed, 2)
+    train["procedural"] = np.zeros(len(train["images"]), bool)
+    if args.procedural_per_surface:
+        extra = cached_arrays("train", args.procedural_per_surface, args.seed + 2, 2, procedural=True)
+        extra["procedural"] = np.ones(len(extra["images"]), bool)
+        train = concatenate([train, extra])
     val = cached_arrays("val", args.val_per_surface, args.seed + 1, 2)
     print(f"data ready: {len(train['images'])} train, {len(val['images'])} val frames "
           f"in {time.time() - started:.0f} s", flush=True)
 
-    net = DefectNet()
-    rng = np.random.default_rng(args.seed)
-    # Gravel and grass are the hard surfaces (a first run: validation AUROC 0.58 / 0.63 vs
-    # 0.91-0.94 elsewhere); they get a larger share of the batches.
-    surface_weight = np.array([HARD_SURFACE_WEIGHT if name in ("gravel", "grass") else 1.0
-                               for name in SURFACES])[train["surfaces"]]
-    sampling = surface_weight / surface_weight.sum()
+    net = DefectNet(width=tuple(args.width), local_window=args.local_window)
+    rng = np.random.default_rng(init_seed)
+    sampling = sampling_weights(train, args.procedural_share if args.procedural_per_surface else 0.0,
+                                args.hard_surface_weight)
     total_steps = args.crop_steps + args.frame_steps
     optimizer = torch.optim.AdamW(net.parameters(), lr=4e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=total_steps,
                                                    pct_start=0.05)
     running = None
+    reporter = Progress("train inspect", total_steps, "steps")
     for step in range(total_steps):
         crop, batch = (128, 32) if step < args.crop_steps else (256, 16)
         indices = rng.choice(len(train["images"]), batch, p=sampling)
@@ -340,16 +380,18 @@ def main():
         optimizer.step()
         schedule.step()
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        reporter.tick(note=f"crop {crop}, loss {running:.4f}")
         if step % 200 == 0 or step == total_steps - 1:
-            print(f"step {step}/{total_steps} crop {crop} loss {running:.4f} "
-                  f"t {time.time() - started:.0f} s", flush=True)
+            reporter.log(f"step {step}/{total_steps} crop {crop} loss {running:.4f} "
+                         f"t {time.time() - started:.0f} s", sys.stdout)
+    reporter.finish(f"loss {running:.4f}, {time.time() - started:.0f} s")
 
     os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
     torch.save(net.state_dict(), args.checkpoint)
     validation = validation_report(net, val, args.false_alarm_rate)
     onnx_path = os.path.join(args.out, "1", "model.onnx")
     export_onnx(net, onnx_path)
-    run = {"date": datetime.date.today().isoformat(), "seed": args.seed,
+    run = {"date": datetime.date.today().isoformat(), "seed": args.seed, "initSeed": init_seed,
            "wall": round(time.time() - started), "train_frames": len(train["images"]),
            "val_frames": len(val["images"]), "far": args.false_alarm_rate}
     card = write_card(os.path.join(args.out, "card.json"), onnx_path, net, validation, run)
