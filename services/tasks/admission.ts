@@ -13,12 +13,11 @@
  *   predicted wait = (waiters ahead + 1) x service time / concurrency        (Little's law)
  *
  * where the service time is an EWMA of how long a place is held (admit -> release). While the queue
- * is STANDING - it has not emptied for longer than max(maxQueueDelayMs, 4 unloaded hold times, see
- * hold-baseline.ts) - a
+ * is STANDING - it has not emptied for longer than max(maxQueueDelayMs, 4 service times) - a
  * request whose predicted wait exceeds `maxQueueDelayMs` is refused at once with 503
  * EDGE_ERR_QUEUE_FULL and a Retry-After of the predicted drain time, so a refusal costs microseconds
  * and the admitted keep a latency near the unloaded one. A burst after a quiet period is a good
- * queue (it drains by itself) and may wait up to 4 unloaded hold times (bounded by maxWaiting too); the
+ * queue (it drains by itself) and may wait up to 4 service times (bounded by maxWaiting too); the
  * standing state ends once an interval passes with the queue empty and nobody refused. At any
  * time, a request whose own deadline ends before it is predicted to start is refused at once (same
  * code, reason "deadline"). docs/overload.md has the reasons, the defaults and the measured figures.
@@ -38,7 +37,6 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../core/config.ts';
 import { EdgeError, cancelledError } from '../core/errors.ts';
 import { ConcurrencyLimit } from './concurrency-limit.ts';
-import { HoldBaseline } from './hold-baseline.ts';
 
 export interface AdmissionOptions {
   /** Requests inside the pipeline at once (with minConcurrency: at most). */
@@ -98,8 +96,6 @@ export class AdmissionGate {
   #standing = false;
   /** The adaptive number of places; undefined: fixed at options.concurrency. */
   readonly #limit: ConcurrencyLimit | undefined;
-  /** The hold time when not crowded: what a burst's allowance is counted in (see #burstMs). */
-  readonly #holdBaseline = new HoldBaseline();
 
   constructor(options: AdmissionOptions) {
     if (!(options.concurrency >= 1) || !(options.maxWaiting >= 0)) throw new RangeError('admission needs concurrency >= 1 and maxWaiting >= 0');
@@ -270,13 +266,13 @@ export class AdmissionGate {
   }
 
   /**
-   * A burst's allowance (and CoDel's interval): 4 hold times as they are when the node is not
-   * crowded. Counted in the current hold time instead, it grew with the overload it should end: at
-   * the start of an overload the hold time is already 2-3x (waiting for a worker, shared cores), and
-   * the first second's admitted requests waited 80-110 ms before the queue counted as standing.
+   * A burst's allowance (and CoDel's interval): 4 hold times as they are now. Counted in unloaded
+   * hold times instead (tried), a burst of 6 on one worker - which needs 6 of them to drain -
+   * counted as a standing queue and the request after it was refused; and the overload's first
+   * second did not get better for it (its tail is the clients opening connections).
    */
   #burstMs(): number {
-    return BURST_SERVICE_TIMES * (this.#holdBaseline.ms ?? this.#serviceMs);
+    return BURST_SERVICE_TIMES * this.#serviceMs;
   }
 
   #retryAfterSeconds(predictedMs: number): number {
@@ -286,7 +282,6 @@ export class AdmissionGate {
   #observe(heldMs: number): void {
     if (!(heldMs >= 0) || !Number.isFinite(heldMs)) return;
     this.#serviceMs = this.#serviceMs === 0 ? heldMs : this.#serviceMs + EWMA_WEIGHT * (heldMs - this.#serviceMs);
-    this.#holdBaseline.observe(heldMs);
     this.#limit?.observe(heldMs);
   }
 

@@ -2,8 +2,8 @@
  * How long a place in the task pipeline is held when the node is not crowded: the lowest median of
  * 16 consecutive hold times seen, rising 2% per 16 so that it follows a machine that became slower
  * for good. Under overload the hold time itself grows (waiting for a worker, cores shared with the
- * HTTP thread and the decoders); this is the yardstick that does not, which the admission gate's
- * burst allowance and the adaptive limit measure against.
+ * HTTP thread and the decoders); this is the yardstick that does not, which the adaptive limit
+ * (concurrency-limit.ts) measures against.
  */
 
 const WINDOW = 16;
