@@ -160,23 +160,27 @@ describe('mec blueprint up / down as a user runs them', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  it('up serves production-line-inspection (inspect 200 through the device-mec link); down stops it', async () => {
-    child = spawn(
+  /** Runs `mec blueprint up ARGS` (every port free, this test's state dir and jobs prefix) until it has recorded its state. */
+  async function upUntilRecorded(name: string, extra: string[]) {
+    const running = spawn(
       process.execPath,
-      [MEC, 'blueprint', 'up', 'blueprints/production-line-inspection.yaml', '--mec-port', '0', '--device-link-port', '0', '--control-port', '0', '--state-dir', stateDir, '--jobs-prefix', prefix],
+      [MEC, 'blueprint', 'up', `blueprints/${name}.yaml`, ...extra, '--mec-port', '0', '--cloud-port', '0', '--device-link-port', '0', '--cloud-link-port', '0', '--control-port', '0', '--state-dir', stateDir, '--jobs-prefix', prefix],
       { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const running = child;
+    child = running;
     let stderr = '';
-    running.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+    running.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const lines: string[] = [];
     createInterface({ input: running.stdout! }).on('line', (line) => lines.push(line));
-    const stateFile = path.join(stateDir, 'production-line-inspection.json');
-    await waitFor(() => existsSync(stateFile) || running.exitCode !== null, 'the blueprint to come up', 120_000);
+    const stateFile = path.join(stateDir, `${name}.json`);
+    await waitFor(() => existsSync(stateFile) || running.exitCode !== null, `${name} to come up`, 150_000);
     if (running.exitCode !== null) throw new Error(`mec blueprint up exited ${running.exitCode}: ${stderr}`);
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; urls: Record<string, string>; startedAt: string };
+    return { running, lines, stateFile, state };
+  }
+
+  it('up serves production-line-inspection (inspect 200 through the device-mec link); down stops it', async () => {
+    const { running, lines, stateFile, state } = await upUntilRecorded('production-line-inspection', []);
     expect(state.pid).toBe(running.pid);
     expect(Number.isNaN(Date.parse(state.startedAt))).toBe(false);
     expect(state.urls.cloud).toBeUndefined();
@@ -211,25 +215,12 @@ describe('mec blueprint up / down as a user runs them', () => {
   }, 180_000);
 
   it('up --simulate with no broker at --mqtt: the node runs without its bridge and the cameras stream over WebSocket, inspected', async () => {
-    const running = spawn(
-      process.execPath,
-      [MEC, 'blueprint', 'up', 'blueprints/production-line-inspection.yaml', '--simulate', '--mqtt', 'mqtt://127.0.0.1:1', '--mec-port', '0', '--device-link-port', '0', '--control-port', '0', '--state-dir', stateDir, '--jobs-prefix', prefix],
-      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = running;
-    let stderr = '';
-    running.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const lines: string[] = [];
-    createInterface({ input: running.stdout! }).on('line', (line) => lines.push(line));
-    const stateFile = path.join(stateDir, 'production-line-inspection.json');
-    await waitFor(() => existsSync(stateFile) || running.exitCode !== null, 'the blueprint to come up', 120_000);
-    if (running.exitCode !== null) throw new Error(`mec blueprint up exited ${running.exitCode}: ${stderr}`);
+    const { running, lines, state } = await upUntilRecorded('production-line-inspection', ['--simulate', '--mqtt', 'mqtt://127.0.0.1:1']);
     await waitFor(() => lines.some((line) => line.startsWith('  stop')), 'the summary', 10_000);
     const printed = lines.join('\n');
     expect(printed).toMatch(/note\s+the MEC node runs without its MQTT bridge \(no MQTT broker answers at mqtt:\/\/127\.0\.0\.1:1\)/);
     expect(printed).toMatch(/simulated\s+camera cam-brick-1: brick, 5 fps over WebSocket ws:\/\//);
     // The cameras' frames reach the node over WebSocket and are inspected: the dashboard's camera list has them.
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { urls: Record<string, string> };
     await waitFor(async () => {
       const frame = await fetch(`${state.urls.mec}/v1/dashboard/cameras/cam-brick-1/frame`);
       return frame.status === 200;
@@ -243,20 +234,7 @@ describe('mec blueprint up / down as a user runs them', () => {
     ['mobile-image-recognition', 'nanodet', 'centernet'],
     ['field-speech', 'asr', 'asr'],
   ])('up %s (--simulate): both tiers ready with the blueprint\'s models, the MEC node reaches the cloud; down stops it', async (name, mecModel, cloudModel) => {
-    const running = spawn(
-      process.execPath,
-      [MEC, 'blueprint', 'up', `blueprints/${name}.yaml`, '--simulate', '--device-interval-ms', '300', '--mec-port', '0', '--cloud-port', '0', '--device-link-port', '0', '--cloud-link-port', '0', '--control-port', '0', '--state-dir', stateDir, '--jobs-prefix', prefix],
-      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = running;
-    let stderr = '';
-    running.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const lines: string[] = [];
-    createInterface({ input: running.stdout! }).on('line', (line) => lines.push(line));
-    const stateFile = path.join(stateDir, `${name}.json`);
-    await waitFor(() => existsSync(stateFile) || running.exitCode !== null, `${name} to come up`, 150_000);
-    if (running.exitCode !== null) throw new Error(`mec blueprint up exited ${running.exitCode}: ${stderr}`);
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; urls: Record<string, string> };
+    const { running, lines, state } = await upUntilRecorded(name, ['--simulate', '--device-interval-ms', '300']);
     expect(childrenOf(running.pid!)).toHaveLength(2);
     for (const [url, model] of [[state.urls.mec!, mecModel], [state.urls.cloud!, cloudModel]] as const) {
       expect((await fetch(`${url}/v2/health/ready`)).status, url).toBe(200);
