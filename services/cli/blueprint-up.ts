@@ -4,7 +4,7 @@
  * foreground and records itself in <state-dir>/<name>.json {pid, urls, startedAt}; `down` signals
  * that pid, waits for it to exit and removes the file.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
@@ -18,17 +18,12 @@ import { startBlueprintSimulation, type BlueprintSimulation } from '../topology/
 import { startLocalTopology, type LocalTopology, type TopologyUrls } from '../topology/local-topology.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 import { alive, readState, stateFile, type BlueprintState } from './blueprint-state.ts';
+import { topologyAddresses, type TopologyAddresses } from './topology-options.ts';
 
 /** How long `down` waits after SIGTERM before SIGKILL. */
 const DOWN_GRACE_MS = 10_000;
 
-export interface BlueprintUpOptions {
-  host: string;
-  mecPort: number;
-  cloudPort: number;
-  deviceLinkPort: number;
-  cloudLinkPort: number;
-  controlPort: number;
+export interface BlueprintUpOptions extends TopologyAddresses {
   redis?: string;
   jobsPrefix?: string;
   /** A broker URL, or false (`--no-mqtt`): no MQTT bridge on the MEC node. */
@@ -141,12 +136,7 @@ export async function blueprintUp(file: string, options: BlueprintUpOptions, out
   process.on('SIGINT', () => void stop(EXIT_OK));
   process.on('SIGTERM', () => void stop(EXIT_OK));
   topology = await startLocalTopology({
-    host: options.host,
-    mecPort: options.mecPort,
-    cloudPort: options.cloudPort,
-    deviceLinkPort: options.deviceLinkPort,
-    cloudLinkPort: options.cloudLinkPort,
-    controlPort: options.controlPort,
+    ...topologyAddresses(options),
     cloud: plan.cloud,
     links: plan.links,
     policyFile,

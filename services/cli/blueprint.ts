@@ -6,7 +6,8 @@
 import { Option, type Command } from 'commander';
 import type { BlueprintUpOptions } from './blueprint-up.ts';
 import { DEFAULT_STATE_DIR } from './blueprint-state.ts';
-import { port, positive } from './option-parsers.ts';
+import { positive } from './option-parsers.ts';
+import { addTopologyAddressOptions } from './topology-options.ts';
 import { EXIT_USAGE } from './exit-codes.ts';
 
 
@@ -51,16 +52,11 @@ export function registerBlueprintCommands(program: Command): void {
         (line) => process.stderr.write(`${line}\n`),
       );
     });
-  blueprint
+  const up = blueprint
     .command('up')
     .description("run a blueprint's topology on this machine (its first MEC node, its cloud tier if any, emulated links); stays in the foreground")
-    .argument('<file>', 'blueprint YAML file')
-    .option('--host <host>', 'address every part binds', '127.0.0.1')
-    .option('--mec-port <port>', 'the MEC node (0: any free port)', port('--mec-port'), 8080)
-    .option('--cloud-port <port>', 'the cloud node', port('--cloud-port'), 8090)
-    .option('--device-link-port <port>', 'the device-mec link', port('--device-link-port'), 8081)
-    .option('--cloud-link-port <port>', 'the mec-cloud link', port('--cloud-link-port'), 8091)
-    .option('--control-port <port>', 'the link control API that `mec link` uses', port('--control-port'), 8079)
+    .argument('<file>', 'blueprint YAML file');
+  addTopologyAddressOptions(up)
     .option('--redis <url>', 'Redis for the blueprint\'s durable jobs (default: redis://127.0.0.1:6379)')
     .option('--jobs-prefix <prefix>', 'BullMQ key prefix of the jobs (default: the node\'s)')
     .option('--mqtt <url>', 'MQTT broker of nodes with mqtt.enabled (default: mqtt://127.0.0.1:1883)')

@@ -10,17 +10,12 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../core/config.ts';
 import type { LinkSettings } from '../links/link-settings.ts';
 import { DEFAULT_STATE_DIR } from './blueprint-state.ts';
-import { number, port, positive } from './option-parsers.ts';
+import { number, positive } from './option-parsers.ts';
+import { addTopologyAddressOptions, topologyAddresses, type TopologyAddresses } from './topology-options.ts';
 
 export const DEFAULT_BLUEPRINT = path.join(PROJECT_ROOT, 'blueprints', 'trial.yaml');
 
-interface UpOptions {
-  host: string;
-  mecPort: number;
-  cloudPort: number;
-  deviceLinkPort: number;
-  cloudLinkPort: number;
-  controlPort: number;
+interface UpOptions extends TopologyAddresses {
   cloudLatencyMs?: number;
   cloudBandwidthMbit?: number;
   deviceLatencyMs?: number;
@@ -42,16 +37,11 @@ function linkOverride(latencyMs: number | undefined, bandwidthMbit: number | und
 }
 
 export function registerUpCommand(program: Command): void {
-  program
+  const up = program
     .command('up')
     .description('what npm start runs: a blueprint (default blueprints/trial.yaml) on this machine with a simulated phone and its cameras; stays in the foreground')
-    .argument('[file]', 'blueprint YAML file', DEFAULT_BLUEPRINT)
-    .option('--host <host>', 'address every part binds', '127.0.0.1')
-    .option('--mec-port <port>', 'the MEC node (apps and cameras use it; 0: any free port)', port('--mec-port'), 8080)
-    .option('--cloud-port <port>', 'the cloud node', port('--cloud-port'), 8090)
-    .option('--device-link-port <port>', 'the device-mec link: devices reach the MEC node here', port('--device-link-port'), 8081)
-    .option('--cloud-link-port <port>', 'the mec-cloud link: the MEC node reaches the cloud here', port('--cloud-link-port'), 8091)
-    .option('--control-port <port>', 'the link control API that `mec link` uses', port('--control-port'), 8079)
+    .argument('[file]', 'blueprint YAML file', DEFAULT_BLUEPRINT);
+  addTopologyAddressOptions(up)
     .option('--cloud-latency-ms <ms>', 'mec-cloud round-trip time (default: the blueprint\'s)', number('--cloud-latency-ms', 0, 600_000, false))
     .option('--cloud-bandwidth-mbit <mbit>', 'mec-cloud bandwidth each way (default: the blueprint\'s)', positive('--cloud-bandwidth-mbit'))
     .option('--device-latency-ms <ms>', 'device-mec round-trip time (default: the blueprint\'s)', number('--device-latency-ms', 0, 600_000, false))
@@ -79,12 +69,7 @@ export function registerUpCommand(program: Command): void {
       process.exitCode = await blueprintUp(
         file,
         {
-          host: options.host,
-          mecPort: options.mecPort,
-          cloudPort: options.cloudPort,
-          deviceLinkPort: options.deviceLinkPort,
-          cloudLinkPort: options.cloudLinkPort,
-          controlPort: options.controlPort,
+          ...topologyAddresses(options),
           logLevel: options.logLevel,
           stateDir: options.stateDir,
           auditDir: options.auditDir,
