@@ -89,6 +89,23 @@ async function onlyProblem(text: string, expected: { path: string; line: number;
   return problem;
 }
 
+/** A blueprint's `policy:` block with the policy inline; `restrictedTiers` is where restricted data may go. */
+function inlinePolicy(restrictedTiers: string): string {
+  return `policy:
+    inline:
+      apiVersion: mec.placement/v1
+      kind: PlacementPolicy
+      metadata: { name: inline, version: 2 }
+      spec:
+        dataClasses:
+          public: { tiers: [device, mec, cloud] }
+          internal: { tiers: [device, mec, cloud] }
+          restricted: { tiers: ${restrictedTiers} }
+        defaults:
+          dataClass: internal
+          deadlineMs: { detect: 1000, inspect: 500, asr: 3000 }`;
+}
+
 describe('blueprints that validate', () => {
   it('the three shipped blueprints are valid, with their figures', async () => {
     const figures: Record<string, unknown> = {};
@@ -124,19 +141,7 @@ describe('blueprints that validate', () => {
   });
 
   it('an inline policy validates like a file', async () => {
-    const inline = `policy:
-    inline:
-      apiVersion: mec.placement/v1
-      kind: PlacementPolicy
-      metadata: { name: inline, version: 2 }
-      spec:
-        dataClasses:
-          public: { tiers: [device, mec, cloud] }
-          internal: { tiers: [device, mec, cloud] }
-          restricted: { tiers: [device, mec] }
-        defaults:
-          dataClass: internal
-          deadlineMs: { detect: 1000, inspect: 500, asr: 3000 }`;
+    const inline = inlinePolicy('[device, mec]');
     const result = await check(edit('policy:\n    file: policies/default.yaml', inline));
     expect(result.problems).toEqual([]);
     expect(result.summary?.policy).toBe('inline@2');
@@ -196,19 +201,7 @@ describe('BAD CALL - blueprints with mistakes', () => {
   });
 
   it('BAD CALL - an inline policy letting restricted data reach the cloud: reported at its blueprint line', async () => {
-    const inline = `policy:
-    inline:
-      apiVersion: mec.placement/v1
-      kind: PlacementPolicy
-      metadata: { name: inline, version: 2 }
-      spec:
-        dataClasses:
-          public: { tiers: [device, mec, cloud] }
-          internal: { tiers: [device, mec, cloud] }
-          restricted: { tiers: [device, mec, cloud] }
-        defaults:
-          dataClass: internal
-          deadlineMs: { detect: 1000, inspect: 500, asr: 3000 }`;
+    const inline = inlinePolicy('[device, mec, cloud]');
     const text = edit('policy:\n    file: policies/default.yaml', inline);
     await onlyProblem(text, { path: '/spec/policy/inline', line: lineOf(text, 'restricted: { tiers'), message: /"cloud" is not allowed for restricted data/ });
   });

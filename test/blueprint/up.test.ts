@@ -16,20 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
 import { loadBlueprint } from '../../services/blueprint/load-blueprint.ts';
 import { localPlan } from '../../services/blueprint/local-plan.ts';
+import { processAlive } from '../support/process-alive.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const MEC = path.join(PROJECT_ROOT, 'bin/mec.js');
 const BLUEPRINTS = path.join(PROJECT_ROOT, 'blueprints');
 const REDIS = 'redis://127.0.0.1:6379';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Child pids of a process, from /proc (the tiers `up` spawns). */
 function childrenOf(pid: number): number[] {
@@ -207,8 +199,8 @@ describe('mec blueprint up / down as a user runs them', () => {
     expect(down.status, down.stderr).toBe(0);
     expect(down.stdout).toContain(`production-line-inspection stopped (pid ${state.pid})`);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(alive(state.pid)).toBe(false);
-    await waitFor(() => tiers.every((pid) => !alive(pid)), 'the MEC node to exit', 10_000);
+    expect(processAlive(state.pid)).toBe(false);
+    await waitFor(() => tiers.every((pid) => !processAlive(pid)), 'the MEC node to exit', 10_000);
     expect(existsSync(stateFile)).toBe(false);
     await waitFor(() => running.exitCode !== null || running.signalCode !== null, 'the child to be reaped', 5_000);
     expect(running.exitCode).toBe(0);

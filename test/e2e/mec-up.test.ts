@@ -14,18 +14,10 @@ import mqtt from 'mqtt';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
+import { processAlive } from '../support/process-alive.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const MEC = path.join(PROJECT_ROOT, 'bin/mec.js');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('mec up: the local three-tier topology', () => {
   let folder: string;
@@ -120,7 +112,7 @@ describe('mec up: the local three-tier topology', () => {
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     await exited;
-    await waitFor(() => pids.every((pid) => !alive(pid)), 'the tiers to exit');
+    await waitFor(() => pids.every((pid) => !processAlive(pid)), 'the tiers to exit');
     for (const tier of ['mec', 'cloud']) {
       const verified = spawnSync(process.execPath, [MEC, 'audit', 'verify', path.join(folder, `${tier}.jsonl`)], { encoding: 'utf8', timeout: 30_000 });
       expect(verified.stdout + verified.stderr).toMatch(/^ok: \d+ records, chain intact/);
