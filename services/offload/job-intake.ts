@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { EdgeError } from '../core/errors.ts';
 import type { DataClass } from '../scheduler/types.ts';
 import { settleWithin, unavailable, withinDeadline } from './deadline.ts';
+import { JobRoom } from './job-room.ts';
 import { requestConnection } from './redis-connections.ts';
 import {
   apiState,
@@ -80,13 +81,14 @@ export class JobIntake {
   readonly #keys: ReturnType<typeof offloadKeys>;
   readonly #deadlineMs: number;
   #closed: Promise<void> | undefined;
-  /** Submissions between their count of unfinished jobs and their add (see #submit). */
-  #reserved = 0;
+  /** offload.maxJobs, for every intake on this prefix (job-room.ts). */
+  readonly #room: JobRoom;
 
   constructor(options: JobIntakeOptions) {
     this.#options = options;
     this.#keys = offloadKeys(options.prefix);
     this.#redis = requestConnection(options.redisUrl, options.commandTimeoutMs);
+    this.#room = new JobRoom(this.#redis, options.prefix, options.maxJobs);
     // A request makes a few round trips: give them together a little more than one command's
     // timeout, capped so that the 503 leaves the node well within a second (unless the operator
     // set a command timeout longer than that).
@@ -172,32 +174,31 @@ export class JobIntake {
       }
     }
 
-    // This submission's place is reserved from its count to its add: submissions of this process in
-    // between are not in Redis's count yet, and a burst would otherwise all see room for one more.
-    // They are counted here instead (at worst twice, for a moment: refusing early, never overshooting).
-    this.#reserved += 1;
+    // The place is reserved in Redis from the count to the add (job-room.ts): a burst, here or in
+    // another process on this prefix, cannot all see room for the last job.
+    const reservation = await this.#room.reserve();
+    if (!reservation.granted) {
+      const { unfinished, reserved } = reservation;
+      throw new EdgeError('EDGE_ERR_JOBS_FULL', `${unfinished} jobs are unfinished (${reserved} more being queued), the most this node holds (offload.maxJobs ${this.#options.maxJobs})`, {
+        retryAfterSeconds: JOBS_FULL_RETRY_AFTER_SECONDS,
+        details: { unfinished, maxJobs: this.#options.maxJobs, ...(reserved > 0 ? { queueing: reserved } : {}) },
+      });
+    }
     try {
-      return await this.#admitAndQueue(submission, { id, sha256, fingerprint, ttlMs, indexKey, queueName });
+      return await this.#queueJob(submission, { id, sha256, fingerprint, ttlMs, indexKey, queueName, unfinished: reservation.unfinished });
     } finally {
-      this.#reserved -= 1;
+      // A lost release only holds the place until the reservation expires.
+      await reservation.release().catch(() => undefined);
     }
   }
 
-  async #admitAndQueue(
+  async #queueJob(
     submission: Submission,
-    prepared: { id: string; sha256: string; fingerprint: string; ttlMs: number; indexKey: string; queueName: RunQueue },
+    prepared: { id: string; sha256: string; fingerprint: string; ttlMs: number; indexKey: string; queueName: RunQueue; unfinished: number },
   ): Promise<Accepted> {
     const { task, query, body, tenant } = submission;
-    const { id, sha256, fingerprint, ttlMs, indexKey } = prepared;
+    const { id, sha256, fingerprint, ttlMs, indexKey, unfinished } = prepared;
     let { queueName } = prepared;
-    const unfinished = await this.unfinished();
-    const reservedByOthers = this.#reserved - 1;
-    if (unfinished + reservedByOthers >= this.#options.maxJobs) {
-      throw new EdgeError('EDGE_ERR_JOBS_FULL', `${unfinished} jobs are unfinished (${reservedByOthers} more being queued), the most this node holds (offload.maxJobs ${this.#options.maxJobs})`, {
-        retryAfterSeconds: JOBS_FULL_RETRY_AFTER_SECONDS,
-        details: { unfinished, maxJobs: this.#options.maxJobs, ...(reservedByOthers > 0 ? { queueing: reservedByOthers } : {}) },
-      });
-    }
 
     const payloadKey = this.#keys.payload(id);
     const entry: JobIndexEntry = { queue: queueName, tenant, task, fingerprint };
