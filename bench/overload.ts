@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { PROJECT_ROOT } from '../services/core/config.ts';
 import { startServer } from './lib/node-process.ts';
+import { openLoop, servedRate } from './lib/open-loop.ts';
 import { median, percentile } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
 
@@ -98,42 +99,17 @@ async function measure(config: Record<string, unknown>, offeredRate: number | un
     if (response.statusCode !== 200) return { status: response.statusCode, ms, sentAtMs };
     return { status: 200, ms, sentAtMs, timings: (JSON.parse(text) as { timings: Outcome['timings'] }).timings };
   };
-  const closedLoop = async (clients: number, seconds: number): Promise<number> => {
-    let ok = 0;
-    const until = performance.now() + seconds * 1000;
-    const from = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (performance.now() < until) {
-          const outcome = await inspect();
-          if (outcome.status === 200) ok += 1;
-          else await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }),
-    );
-    return ok / ((performance.now() - from) / 1000);
-  };
-  const openLoop = async (rate: number, seconds: number): Promise<Outcome[]> => {
-    const pending: Promise<Outcome>[] = [];
-    const total = Math.round(rate * seconds);
-    const from = performance.now();
-    while (pending.length < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - from) / 1000) * rate) + 1);
-      while (pending.length < due) pending.push(inspect());
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    return Promise.all(pending);
-  };
   try {
-    await closedLoop(2, 1); // warm
+    const isServed = (outcome: Outcome): boolean => outcome.status === 200;
+    await servedRate(2, 1, inspect, isServed); // warm
     const status = await pool.request({ path: '/v1/tier/status', method: 'GET' });
     const places = ((await status.body.json()) as { load: { places: number } }).load.places;
-    const capacity = await closedLoop(places, CAPACITY_SECONDS);
-    const unloaded = sorted((await openLoop(capacity * 0.3, UNLOADED_SECONDS)).filter((o) => o.status === 200).map((o) => o.ms));
+    const capacity = (await servedRate(places, CAPACITY_SECONDS, inspect, isServed)).rate;
+    const unloaded = sorted((await openLoop(capacity * 0.3, UNLOADED_SECONDS, inspect)).filter((o) => o.status === 200).map((o) => o.ms));
     const rate = offeredRate ?? capacity * 3;
     const cpuBefore = cpuSeconds(server.child.pid!);
     const overloadFrom = performance.now() - started;
-    const overload = await openLoop(rate, OVERLOAD_SECONDS);
+    const overload = await openLoop(rate, OVERLOAD_SECONDS, inspect);
     const elapsed = (performance.now() - started - overloadFrom) / 1000;
     const serverCores = (cpuSeconds(server.child.pid!) - cpuBefore) / elapsed;
     const admitted = overload.filter((o) => o.status === 200);

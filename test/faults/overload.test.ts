@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../services/core/config.ts';
+import { openLoop, servedRate } from '../../bench/lib/open-loop.ts';
 import { startNodeProcess, type NodeProcess } from '../support/node-process.ts';
 import { FULL, recordFigures, type Figure } from './support/figures.ts';
 
@@ -78,56 +79,19 @@ describe('fault 7: offered load at 3x capacity', () => {
     }
   }
 
-  async function closedLoop(clients: number, seconds: number): Promise<{ rate: number; outcomes: Outcome[] }> {
-    const outcomes: Outcome[] = [];
-    const until = performance.now() + seconds * 1000;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (performance.now() < until) {
-          const outcome = await inspect();
-          outcomes.push(outcome);
-          // A client refused (more clients than the node has places) pauses instead of spinning:
-          // a refusal costs about a millisecond, and a spinning client would measure how fast the
-          // node refuses instead of how fast it serves.
-          if (outcome.status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }),
-    );
-    const ok = outcomes.filter((outcome) => outcome.status === 200).length;
-    return { rate: ok / ((performance.now() - started) / 1000), outcomes };
-  }
-
-  /** Fixed arrival rate, whatever the answers: request i is sent at start + i / rate. */
-  async function openLoop(rate: number, seconds: number, onTick?: () => void): Promise<Outcome[]> {
-    const pending: Promise<Outcome>[] = [];
-    const total = Math.round(rate * seconds);
-    const started = performance.now();
-    let sent = 0;
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-      while (sent < due) {
-        pending.push(inspect());
-        sent += 1;
-      }
-      onTick?.();
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    return Promise.all(pending);
-  }
-
   it('rejects fast with Retry-After, keeps admitted requests near their unloaded latency, and does not grow', async () => {
     // Warm: the first runs allocate and pick kernels.
-    await closedLoop(2, 1);
+    const served = (outcome: Outcome): boolean => outcome.status === 200;
+    await servedRate(2, 1, inspect, served);
 
     // As many clients as the node has places: every place busy, nobody queued or refused.
     const status = await pool.request({ path: '/v1/tier/status', method: 'GET' });
     const places = ((await status.body.json()) as { load: { places: number } }).load.places;
     expect(places).toBeGreaterThanOrEqual(1);
-    const capacity = (await closedLoop(places, CAPACITY_SECONDS)).rate;
+    const capacity = (await servedRate(places, CAPACITY_SECONDS, inspect, served)).rate;
     expect(capacity).toBeGreaterThan(5);
 
-    const unloaded = await openLoop(capacity * 0.3, UNLOADED_SECONDS);
+    const unloaded = await openLoop(capacity * 0.3, UNLOADED_SECONDS, inspect);
     const unloadedOk = unloaded.filter((outcome) => outcome.status === 200).map((outcome) => outcome.ms);
     expect(unloadedOk.length).toBeGreaterThan(unloaded.length * 0.95);
     const unloadedP99 = percentile(unloadedOk, 0.99);
@@ -142,7 +106,7 @@ describe('fault 7: offered load at 3x capacity', () => {
     };
     const offered = capacity * 3;
     const overloadStarted = performance.now();
-    const overload = await openLoop(offered, OVERLOAD_SECONDS, sampleRss);
+    const overload = await openLoop(offered, OVERLOAD_SECONDS, inspect, sampleRss);
     const overloadSeconds = (performance.now() - overloadStarted) / 1000;
     // Let the node settle (sockets, GC) before the last sample.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
