@@ -6,7 +6,8 @@
  *
  * Prints, per surface and per defect type: AUROC (defective vs defect-free frames of the surface),
  * accuracy at the card's threshold, false-alarm rate, detection rate, and localisation hit rate
- * (the frame is flagged and a reported region overlaps a true defect box).
+ * (the frame is flagged and a reported region overlaps a true defect box), of all defective frames
+ * and of the flagged ones (how well a detection points at its defect, apart from how often one is made).
  *
  * A second table does the same on frames drawn by ANOTHER renderer: the camera simulator's
  * (services/client/camera: SVG defects composited by sharp on the same test textures). The model
@@ -86,6 +87,8 @@ function summarise(outcomes: readonly Outcome[], positives: (outcome: Outcome) =
     falseAlarmRate: flaggedGood / Math.max(1, good.length),
     detectionRate: detected.length / Math.max(1, bad.length),
     localisation: localised.length / Math.max(1, bad.length),
+    // Of the frames flagged, how many point at the defect: localisation apart from detection.
+    localisationOfDetected: detected.length === 0 ? Number.NaN : localised.length / detected.length,
   };
 }
 
@@ -126,13 +129,13 @@ async function inspectAll(inspection: InspectionTasks, frames: readonly Labelled
 function report(title: string, outcomes: readonly Outcome[]): Record<string, unknown>[] {
   const surfaces = [...new Set(outcomes.map((outcome) => outcome.frame.surface))].sort();
   const types = [...new Set(outcomes.flatMap((outcome) => (outcome.frame.defect === null ? [] : [outcome.frame.defect])))].sort();
-  const columns = ['surface', 'defect', 'frames', 'AUROC', 'accuracy', 'false alarms', 'detected', 'localised'];
+  const columns = ['surface', 'defect', 'frames', 'AUROC', 'accuracy', 'false alarms', 'detected', 'localised', 'localised of detected'];
   const rows: (string | number)[][] = [];
   const summaries: Record<string, unknown>[] = [];
   const add = (surface: string, defect: string, subset: readonly Outcome[], positives: (outcome: Outcome) => boolean) => {
     const summary = summarise(subset, positives);
     summaries.push({ surface, defect, ...summary });
-    rows.push([surface, defect, summary.frames, summary.auroc, summary.accuracy, summary.falseAlarmRate, summary.detectionRate, summary.localisation].map((cell) => (typeof cell === 'number' && !Number.isInteger(cell) ? Number(cell.toFixed(4)) : cell)));
+    rows.push([surface, defect, summary.frames, summary.auroc, summary.accuracy, summary.falseAlarmRate, summary.detectionRate, summary.localisation, summary.localisationOfDetected].map((cell) => (typeof cell === 'number' && !Number.isInteger(cell) ? Number(cell.toFixed(4)) : cell)));
   };
   for (const surface of [...surfaces, 'all']) {
     const subset = surface === 'all' ? outcomes : outcomes.filter((outcome) => outcome.frame.surface === surface);
