@@ -242,6 +242,12 @@ export interface ModelRepository {
   unload(name: string): Promise<void>;
   /** Runs a loaded model (the card's name and version resolve to the runtime's session). */
   infer(name: string, version: string | undefined, inputs: Record<string, Tensor>, options?: InferOptions): Promise<InferResult & { version: string }>;
+  /**
+   * Keeps `version` of `name` from being dropped by a reload until the returned function is called
+   * (idempotent): a request that looked a version up and infers with it later - several times, for a
+   * long transcription - still finds it after a reload's grace has passed.
+   */
+  hold(name: string, version: string): () => void;
   close(options?: { force?: boolean }): Promise<void>;
 }
 

@@ -41,6 +41,12 @@ export interface ModelRegistryOptions {
    * at most queueTimeoutMs; 0 drops the old version at once.
    */
   retireGraceMs?: number;
+  /**
+   * After the grace, a replaced version still held by requests (hold()) is kept until they let go,
+   * for at most this long (then dropped: their next run fails). Default 60 s: a long transcription
+   * runs the model once per speech segment, seconds apart.
+   */
+  retireMaxHoldMs?: number;
 }
 
 /** What the last scan of the disk found in one folder. */
@@ -69,6 +75,7 @@ interface ModelState {
 
 const CARD_FILE = 'card.json';
 const DEFAULT_RETIRE_GRACE_MS = 1000;
+const DEFAULT_RETIRE_MAX_HOLD_MS = 60_000;
 
 export class ModelRegistry implements ModelRepository {
   readonly #options: ModelRegistryOptions;
@@ -78,6 +85,10 @@ export class ModelRegistry implements ModelRepository {
   #closing = false;
   /** Wakes the reload graces in progress (close() ends them). */
   readonly #graces = new Set<() => void>();
+  /** Requests holding a version ("name@version" -> how many): a retire waits for them. */
+  readonly #holds = new Map<string, number>();
+  /** Wakes the retires waiting for holds (on each release, and at close()). */
+  readonly #holdWaits = new Set<() => void>();
 
   constructor(options: ModelRegistryOptions) {
     this.#options = options;
@@ -172,6 +183,7 @@ export class ModelRegistry implements ModelRepository {
     this.#closing = true;
     // Graces end now: the runtime drops every version it holds.
     for (const wake of this.#graces) wake();
+    for (const wake of this.#holdWaits) wake();
     await this.#runtime.close(options);
   }
 
@@ -278,22 +290,52 @@ export class ModelRegistry implements ModelRepository {
     await this.#runtime.unload(name, serving.version);
   }
 
-  /** Lets `previous` answer requests that already name it for the grace, then drops it. */
+  hold(name: string, version: string): () => void {
+    const key = `${name}@${version}`;
+    this.#holds.set(key, (this.#holds.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#holds.get(key) ?? 1) - 1;
+      if (left > 0) {
+        this.#holds.set(key, left);
+        return;
+      }
+      this.#holds.delete(key);
+      for (const wake of this.#holdWaits) wake();
+    };
+  }
+
+  /**
+   * Lets `previous` answer requests that already name it for the grace, and after it for as long as
+   * requests hold it (at most retireMaxHoldMs), then drops it.
+   */
   async #retire(name: string, state: ModelState, previous: ServingVersion): Promise<void> {
     const graceMs = Math.min(this.#options.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, this.#options.queueTimeoutMs);
-    if (graceMs > 0 && !this.#closing) {
+    const key = `${name}@${previous.version}`;
+    if ((graceMs > 0 || this.#holds.has(key)) && !this.#closing) {
       state.retiring = previous;
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          this.#graces.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, graceMs);
-        this.#graces.add(wake);
-      });
+      if (graceMs > 0) await this.#sleep(graceMs, this.#graces);
+      const holdUntil = performance.now() + (this.#options.retireMaxHoldMs ?? DEFAULT_RETIRE_MAX_HOLD_MS);
+      while (this.#holds.has(key) && !this.#closing && performance.now() < holdUntil) {
+        await this.#sleep(holdUntil - performance.now(), this.#holdWaits);
+      }
       state.retiring = undefined;
     }
     await this.#runtime.unload(name, previous.version);
+  }
+
+  /** Resolves after `ms`, or earlier when a waker in `wakers` is called. */
+  #sleep(ms: number, wakers: Set<() => void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
   }
 }

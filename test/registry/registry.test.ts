@@ -223,6 +223,27 @@ describe('repository: load, unload and reload keep serving', () => {
     expect(registry.index().find((entry) => entry.name === 'live')).toEqual({ name: 'live', version: '2', state: 'READY' });
   });
 
+  it('a version a request holds outlives the reload grace until it is let go (a long transcription runs it again and again)', async () => {
+    await copySum('held');
+    await registry.load('held');
+    const release = registry.hold('held', '1');
+    const folder = path.join(root, 'held');
+    await cp(path.join(folder, '1'), path.join(folder, '2'), { recursive: true });
+    const card = await readCard('held');
+    await writeCard('held', { ...card, version: '2', file: '2/model.onnx' });
+    let reloaded = false;
+    const reload = registry.load('held').then(() => (reloaded = true));
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the 1-s grace
+    expect(registry.get('held').version).toBe('2');
+    expect((await registry.infer('held', '1', sumInputs(1, 0))).version).toBe('1'); // still there for its holder
+    expect(reloaded).toBe(false);
+    release();
+    release(); // idempotent
+    await reload;
+    expect(await codeOf(registry.infer('held', '1', sumInputs(1, 0)))).toBe('EDGE_ERR_MODEL_VERSION_NOT_FOUND');
+    expect(runtime.signature('held', '1')).toBeUndefined();
+  });
+
   it('BAD CALL - a reload that fails keeps the old version serving', async () => {
     const card = await readCard('live');
     await writeCard('live', { ...card, version: '3', sha256: '0'.repeat(64) });

@@ -47,13 +47,19 @@ interface RecognitionRun {
   version: string;
   recogniser: Recogniser;
   repository: Pick<ModelRepository, 'get' | 'infer'>;
+  /** Lets go of the version (see startRun). */
+  release: () => void;
 }
 
 function startRun(context: SpeechContext, clock: PhaseClock, options: RunOptions): RecognitionRun {
   const model = context.config.speech.model;
   const loaded = context.repository.get(model);
   clock.version = loaded.version;
+  // Every segment runs this version, seconds apart on long audio: a reload in between must not
+  // drop it before the last one (the registry keeps a held version past its reload grace).
+  const release = context.repository.hold(model, loaded.version);
   return {
+    release,
     clock,
     options,
     model,
@@ -116,6 +122,14 @@ function checkLength(samples: number, config: Readonly<Config>): void {
  * utterance (a live stream's voice activity already cut it).
  */
 async function recognise(samples: Float32Array, context: SpeechContext, run: RecognitionRun, voiceActivity: boolean): Promise<TranscribeResult> {
+  try {
+    return await recogniseHeld(samples, context, run, voiceActivity);
+  } finally {
+    run.release();
+  }
+}
+
+async function recogniseHeld(samples: Float32Array, context: SpeechContext, run: RecognitionRun, voiceActivity: boolean): Promise<TranscribeResult> {
   const { clock, options, recogniser } = run;
   let segments = [{ start: 0, end: samples.length }];
   if (voiceActivity) {
