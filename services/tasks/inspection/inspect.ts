@@ -8,6 +8,7 @@ import { EdgeError, throwIfCancelled } from '../../core/errors.ts';
 import { openImage } from '../common/image.ts';
 import { PhaseClock } from '../common/phases.ts';
 import { whileAdmitted } from '../common/admitted.ts';
+import { whileHolding } from '../common/held.ts';
 import { inferOptionsOf } from '../common/run-options.ts';
 import type { InspectionContext } from './context.ts';
 import { stitch, tilesToInput } from './defect-model.ts';
@@ -44,48 +45,43 @@ export function createInspect(context: InspectionContext): (image: Uint8Array, o
       clock.version = surface.version;
       const bound = context.bind(surface);
       const threshold = options.threshold ?? surface.threshold;
-      // The card's threshold and tiling belong to this version: a reload while the request waits
-      // for admission must not drop it before the run.
-      const release = context.repository.hold(surface.model, surface.version);
-      try {
-        return await whileAdmitted(context.admission, clock, options, async () => {
-          const { rgb, plan, width, height } = await clock.time('decode', async () => {
-            const source = await openImage(image, context.decodeLimits);
-            const plan = planTiles(source.width, source.height, bound.tileSize, bound.stride, context.maxTiles);
-            const same = plan.scaledWidth === source.width && plan.scaledHeight === source.height;
-            const rgb = await source.rasterize((pipeline) => (same ? pipeline : pipeline.resize(plan.scaledWidth, plan.scaledHeight, { fit: 'fill', kernel: 'linear' })));
-            return { rgb, plan, width: source.width, height: source.height };
-          });
-          const input = clock.timeSync('preprocess', () => tilesToInput(rgb, plan, bound.tileSize));
-          const result = await context.repository.infer(surface.model, surface.version, { image: input }, inferOptionsOf(clock, options, bound.outputs));
-          clock.addInference(result.timings);
-          return clock.timeSync('postprocess', () => {
-            const { grid, score } = stitch(result.outputs, plan, bound);
-            const defective = score >= threshold;
-            // A defective image always names a place: if no cell reaches the region threshold, the
-            // strongest cells (half the peak and up) form the region.
-            const highest = peak(grid);
-            const regionThreshold = highest >= surface.regionThreshold ? surface.regionThreshold : highest * 0.5;
-            const regions = defective
-              ? findRegions(grid, regionThreshold, context.maxRegions).map((region) => ({ box: toBox(region, bound.stride, plan, width, height), score: round4(region.score) }))
-              : [];
-            return {
-              surface: surface.name,
-              model: surface.model,
-              version: result.version,
-              width,
-              height,
-              defective,
-              score: round4(score),
-              threshold,
-              regions,
-              timings: clock.finish(),
-            };
-          });
+      const versions = [{ name: surface.model, version: surface.version }];
+
+      return await whileHolding(context.repository, versions, () => whileAdmitted(context.admission, clock, options, async () => {
+        const { rgb, plan, width, height } = await clock.time('decode', async () => {
+          const source = await openImage(image, context.decodeLimits);
+          const plan = planTiles(source.width, source.height, bound.tileSize, bound.stride, context.maxTiles);
+          const same = plan.scaledWidth === source.width && plan.scaledHeight === source.height;
+          const rgb = await source.rasterize((pipeline) => (same ? pipeline : pipeline.resize(plan.scaledWidth, plan.scaledHeight, { fit: 'fill', kernel: 'linear' })));
+          return { rgb, plan, width: source.width, height: source.height };
         });
-      } finally {
-        release();
-      }
+        const input = clock.timeSync('preprocess', () => tilesToInput(rgb, plan, bound.tileSize));
+        const result = await context.repository.infer(surface.model, surface.version, { image: input }, inferOptionsOf(clock, options, bound.outputs));
+        clock.addInference(result.timings);
+        return clock.timeSync('postprocess', () => {
+          const { grid, score } = stitch(result.outputs, plan, bound);
+          const defective = score >= threshold;
+          // A defective image always names a place: if no cell reaches the region threshold, the
+          // strongest cells (half the peak and up) form the region.
+          const highest = peak(grid);
+          const regionThreshold = highest >= surface.regionThreshold ? surface.regionThreshold : highest * 0.5;
+          const regions = defective
+            ? findRegions(grid, regionThreshold, context.maxRegions).map((region) => ({ box: toBox(region, bound.stride, plan, width, height), score: round4(region.score) }))
+            : [];
+          return {
+            surface: surface.name,
+            model: surface.model,
+            version: result.version,
+            width,
+            height,
+            defective,
+            score: round4(score),
+            threshold,
+            regions,
+            timings: clock.finish(),
+          };
+        });
+      }));
     } catch (error) {
       clock.finish(error);
       throw error;

@@ -12,6 +12,7 @@ import type { Config } from '../../core/config.ts';
 import { EdgeError, throwIfCancelled } from '../../core/errors.ts';
 import type { AdmissionGate } from '../admission.ts';
 import { whileAdmitted } from '../common/admitted.ts';
+import { whileHolding } from '../common/held.ts';
 import { floatOutput } from '../common/model-io.ts';
 import { PhaseClock } from '../common/phases.ts';
 import { inferOptionsOf } from '../common/run-options.ts';
@@ -47,19 +48,13 @@ interface RecognitionRun {
   version: string;
   recogniser: Recogniser;
   repository: Pick<ModelRepository, 'get' | 'infer'>;
-  /** Lets go of the version (see startRun). */
-  release: () => void;
 }
 
 function startRun(context: SpeechContext, clock: PhaseClock, options: RunOptions): RecognitionRun {
   const model = context.config.speech.model;
   const loaded = context.repository.get(model);
   clock.version = loaded.version;
-  // Every segment runs this version, seconds apart on long audio: a reload in between must not
-  // drop it before the last one (the registry keeps a held version past its reload grace).
-  const release = context.repository.hold(model, loaded.version);
   return {
-    release,
     clock,
     options,
     model,
@@ -122,11 +117,9 @@ function checkLength(samples: number, config: Readonly<Config>): void {
  * utterance (a live stream's voice activity already cut it).
  */
 async function recognise(samples: Float32Array, context: SpeechContext, run: RecognitionRun, voiceActivity: boolean): Promise<TranscribeResult> {
-  try {
-    return await recogniseHeld(samples, context, run, voiceActivity);
-  } finally {
-    run.release();
-  }
+  // Every segment runs this version, seconds apart on long audio: a reload in between must not
+  // drop it before the last one (the registry keeps a held version past its reload grace).
+  return whileHolding(context.repository, [{ name: run.model, version: run.version }], () => recogniseHeld(samples, context, run, voiceActivity));
 }
 
 async function recogniseHeld(samples: Float32Array, context: SpeechContext, run: RecognitionRun, voiceActivity: boolean): Promise<TranscribeResult> {

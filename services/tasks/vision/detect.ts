@@ -7,6 +7,7 @@ import { openImage } from '../common/image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from '../common/phases.ts';
 import { whileAdmitted } from '../common/admitted.ts';
+import { whileHolding } from '../common/held.ts';
 import { inferOptionsOf } from '../common/run-options.ts';
 import type { VisionContext } from './context.ts';
 
@@ -22,7 +23,7 @@ export function createDetect(context: VisionContext): (image: Buffer, options?: 
       clock.version = model.version;
       const settings = { ...resolveLimits(model.card, options.threshold, options.max), labels: model.card.labels };
 
-      return await whileAdmitted(context.admission, clock, options, async () => {
+      return await whileHolding(context.repository, [{ name, version: model.version }], () => whileAdmitted(context.admission, clock, options, async () => {
         // Decoding is fused with the resize to the model's input: the full-size raster is never needed.
         const resampled = await clock.time('decode', async () => model.bound.resample(await openImage(image, context.decodeLimits)));
         const prepared = clock.timeSync('preprocess', () => model.bound.toInputs(resampled));
@@ -31,7 +32,7 @@ export function createDetect(context: VisionContext): (image: Buffer, options?: 
         const detections = clock.timeSync('postprocess', () => model.bound.postprocess(result.outputs, prepared.frame, settings));
         const { width, height } = resampled.frame;
         return { model: name, version: result.version, width, height, detections, timings: clock.finish() };
-      });
+      }));
     } catch (error) {
       clock.finish(error);
       throw error;

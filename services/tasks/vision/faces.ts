@@ -8,6 +8,7 @@ import { decodeImage } from '../common/image.ts';
 import { checkOptions, resolveLimits } from './options.ts';
 import { PhaseClock } from '../common/phases.ts';
 import { whileAdmitted } from '../common/admitted.ts';
+import { whileHolding } from '../common/held.ts';
 import { inferOptionsOf } from '../common/run-options.ts';
 import type { VisionContext } from './context.ts';
 
@@ -23,8 +24,9 @@ export function createFaces(context: VisionContext): (image: Buffer, options?: F
       clock.model = detector.name;
       clock.version = detector.version;
       const settings = resolveLimits(detector.card, options.threshold, options.max);
+      const versions = [detector, expressions].map(({ name, version }) => ({ name, version }));
 
-      return await whileAdmitted(context.admission, clock, options, async () => {
+      return await whileHolding(context.repository, versions, () => whileAdmitted(context.admission, clock, options, async () => {
         // The whole raster is decoded once: the face detector's input and every face crop come from it.
         const decoded = await clock.time('decode', () => decodeImage(image, context.decodeLimits));
         const resampled = await clock.time('preprocess', () => detector.bound.resample(decoded));
@@ -53,7 +55,7 @@ export function createFaces(context: VisionContext): (image: Buffer, options?: F
         }
 
         return { model: detector.name, version: found.version, width: decoded.width, height: decoded.height, faces, timings: clock.finish() };
-      });
+      }));
     } catch (error) {
       clock.finish(error);
       throw error;
