@@ -117,6 +117,7 @@ export const BENCHMARKS: Record<string, { target: LongWorkTarget; about: string 
   placement: { target: { runner: 'tsx', script: 'bench/placement.ts' }, about: 'placement policies side by side: measured compute, a discrete-event simulation, then a real emulated topology; ~7 min (BENCH_QUICK=1, BENCH_REAL=0 shorten it)' },
   reload: { target: { runner: 'tsx', script: 'bench/reload.ts', nodeFlags: ['--expose-gc'] }, about: 'memory over 100 load/unload and v1<->v2 reload cycles, then requests during hot reloads; several minutes (--cycles, --reloads)' },
   batching: { target: { runner: 'tsx', script: 'bench/batching.ts' }, about: 'dynamic batching: maxBatchSize 1 vs 4 vs 8 under the same closed-loop load; ~1 min (--clients, --requests, --rounds)' },
+  overload: { target: { runner: 'tsx', script: 'bench/overload.ts' }, about: 'admitted latency at 3x overload for several node settings side by side, slowest 1% broken down; ~8 min (--rounds, --overload-seconds, --only)' },
 };
 
 export function registerLongWorkCommands(program: Command): void {
