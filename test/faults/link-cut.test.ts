@@ -100,7 +100,9 @@ describe('fault 5: the mec-cloud link cut under load, then healed', () => {
       });
       const text = await response.body.text();
       const tier = response.headers['x-placement-tier'];
-      const code = response.statusCode === 200 ? undefined : ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? 'NO CODE');
+      // The code, with the gate's reason when it refused (burst, queue-delay, deadline, max-waiting): which one tells why.
+      const error = response.statusCode === 200 ? undefined : (JSON.parse(text) as { error?: { code?: string; details?: { reason?: string } } }).error;
+      const code = error === undefined ? undefined : `${error.code ?? 'NO CODE'}${error.details?.reason ? ` (${error.details.reason})` : ''}`;
       return { at, status: response.statusCode, ms: performance.now() - at, ...(typeof tier === 'string' ? { tier } : {}), ...(code ? { code } : {}) };
     } catch (error) {
       return { at, status: 0, ms: performance.now() - at, code: (error as Error).message };
