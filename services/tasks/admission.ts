@@ -70,6 +70,9 @@ interface Waiter {
   fail: (error: EdgeError) => void;
 }
 
+/** Which rule refused a newcomer (the refusal's details.reason; docs/overload.md). */
+type RefusalReason = 'max-waiting' | 'queue-delay' | 'burst' | 'deadline';
+
 /** Releases the place taken; idempotent. */
 export type Release = () => void;
 
@@ -146,7 +149,7 @@ export class AdmissionGate {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
     // Nobody waiting is passed over: with places free and a queue, the queue goes first.
-    if (this.#inside < this.concurrency && this.#waiting.length === 0) {
+    if (this.#placeFree()) {
       this.#inside += 1;
       return Promise.resolve(this.#releaser());
     }
@@ -190,41 +193,57 @@ export class AdmissionGate {
     });
   }
 
-  /** Why a newcomer that finds every place taken may not wait, or undefined when it may. */
+  /**
+   * Which rule refuses a newcomer that finds every place taken, or undefined when it may wait. The
+   * one decision behind admit() and refusesNow(); it changes nothing (admit() records the refusal).
+   */
+  #refusalReason(timeoutMs: number | undefined): RefusalReason | undefined {
+    const { maxWaiting, maxQueueDelayMs = 0 } = this.#options;
+    if (this.#waiting.length >= maxWaiting) return 'max-waiting';
+    // Before the first measurement there is nothing to predict with: only the hard cap applies.
+    if (this.#serviceMs === 0) return undefined;
+    const predictedMs = this.predictedWaitMs();
+    if (maxQueueDelayMs > 0) {
+      const standing = this.standing;
+      if (predictedMs > this.#queueDelayLimitMs(standing)) return standing ? 'queue-delay' : 'burst';
+    }
+    // Work that cannot start before its deadline is refused now rather than after the wait.
+    if (timeoutMs !== undefined && predictedMs >= timeoutMs) return 'deadline';
+    return undefined;
+  }
+
+  /** The answer to a newcomer that may not wait (see #refusalReason), or undefined when it may. */
   #refusal(timeoutMs: number | undefined): EdgeError | undefined {
+    const reason = this.#refusalReason(timeoutMs);
+    if (reason === undefined) return undefined;
     const { maxWaiting, maxQueueDelayMs = 0 } = this.#options;
     const concurrency = this.concurrency;
     const waiting = this.#waiting.length;
     const predictedMs = this.predictedWaitMs();
-    const details = { waiting, concurrency, predicted_wait_ms: Math.round(predictedMs), service_ms: Math.round(this.#serviceMs) };
+    const details = { waiting, concurrency, predicted_wait_ms: Math.round(predictedMs), service_ms: Math.round(this.#serviceMs), reason };
     const retryAfterSeconds = this.#retryAfterSeconds(predictedMs);
-    if (waiting >= maxWaiting) {
-      return new EdgeError('EDGE_ERR_QUEUE_FULL', `${waiting} requests are already waiting to be processed (the limit)`, {
-        details: { ...details, reason: 'max-waiting', max_waiting: maxWaiting },
-        retryAfterSeconds,
-      });
-    }
-    // Before the first measurement there is nothing to predict with: only the hard cap applies.
-    if (this.#serviceMs === 0) return undefined;
-    if (maxQueueDelayMs > 0) {
-      const standing = this.standing;
-      const limitMs = this.#queueDelayLimitMs(standing);
-      if (predictedMs > limitMs) {
-        if (standing) this.#refusedAt = this.#now();
+    switch (reason) {
+      case 'max-waiting':
+        return new EdgeError('EDGE_ERR_QUEUE_FULL', `${waiting} requests are already waiting to be processed (the limit)`, {
+          details: { ...details, max_waiting: maxWaiting },
+          retryAfterSeconds,
+        });
+      case 'queue-delay':
+      case 'burst': {
+        // Refusing keeps the queue empty: the standing state must not end for that alone.
+        if (reason === 'queue-delay') this.#refusedAt = this.#now();
+        const limitMs = this.#queueDelayLimitMs(reason === 'queue-delay');
         return new EdgeError('EDGE_ERR_QUEUE_FULL', `the node is overloaded: a new request would wait about ${Math.round(predictedMs)} ms (at most ${Math.round(limitMs)} ms allowed now)`, {
-          details: { ...details, reason: standing ? 'queue-delay' : 'burst', limit_ms: Math.round(limitMs), max_queue_delay_ms: maxQueueDelayMs },
+          details: { ...details, limit_ms: Math.round(limitMs), max_queue_delay_ms: maxQueueDelayMs },
           retryAfterSeconds,
         });
       }
+      case 'deadline':
+        return new EdgeError('EDGE_ERR_QUEUE_FULL', `the node is too busy to start this request within its deadline (${Math.round(timeoutMs!)} ms left, about ${Math.round(predictedMs)} ms of wait)`, {
+          details: { ...details, timeout_ms: Math.round(timeoutMs!) },
+          retryAfterSeconds,
+        });
     }
-    // Work that cannot start before its deadline is refused now rather than after the wait.
-    if (timeoutMs !== undefined && predictedMs >= timeoutMs) {
-      return new EdgeError('EDGE_ERR_QUEUE_FULL', `the node is too busy to start this request within its deadline (${Math.round(timeoutMs)} ms left, about ${Math.round(predictedMs)} ms of wait)`, {
-        details: { ...details, reason: 'deadline', timeout_ms: Math.round(timeoutMs) },
-        retryAfterSeconds,
-      });
-    }
-    return undefined;
   }
 
   /** A standing queue is held to the target; a burst may wait a few service times more. */
@@ -233,17 +252,17 @@ export class AdmissionGate {
     return standing ? maxQueueDelayMs : Math.max(maxQueueDelayMs, this.#burstMs());
   }
 
+  /** A place is free and nobody waits for one: a newcomer enters at once. */
+  #placeFree(): boolean {
+    return this.#inside < this.concurrency && this.#waiting.length === 0;
+  }
+
   /**
    * Whether a newcomer (without a deadline of its own) would be refused at once now. The placement
    * engine asks: a node that is shedding load is a last resort, another tier takes the request.
    */
   refusesNow(): boolean {
-    const { maxWaiting, maxQueueDelayMs = 0 } = this.#options;
-    if (this.#inside < this.concurrency && this.#waiting.length === 0) return false; // a place is free
-    if (this.#waiting.length >= maxWaiting) return true;
-    // Before the first measurement only the hard cap applies (as in admit()).
-    if (this.#serviceMs === 0 || maxQueueDelayMs === 0) return false;
-    return this.predictedWaitMs() > this.#queueDelayLimitMs(this.standing);
+    return !this.#placeFree() && this.#refusalReason(undefined) !== undefined;
   }
 
   /**
