@@ -26,7 +26,7 @@ import type { DataClass, PlacementTask, Tier, Transform } from '../scheduler/typ
 import type { TierClient } from '../tiers/tier-client.ts';
 import type { PeerMonitor } from '../tiers/peer-monitor.ts';
 import { toVariantView, type ServedVariant, type TierStatus } from '../tiers/tier-status.ts';
-import { isOverloadRefusal, isTierFailure, refusalOf } from '../tiers/tier-failure.ts';
+import { isTierFailure } from '../tiers/tier-failure.ts';
 import { RateMeter } from './rate-meter.ts';
 import { planRequest } from './placement-request.ts';
 import { COMPUTE_PRIOR_MS, TRANSFORM_PRIOR_MS, VARIANTS, type ServeTable } from './catalog.ts';
@@ -371,8 +371,7 @@ export class Dispatcher {
       return { result, transforms: transformed.applied as Transform[] };
     } catch (error) {
       const failure = toEdgeError(error);
-      if (isOverloadRefusal(failure)) cloud.monitor.reportOverload(failure.retryAfterSeconds);
-      else if (isTierFailure(failure)) cloud.monitor.reportFailure(failure.message);
+      cloud.monitor.reportCallFailure(failure);
       throw failure;
     }
   }
@@ -444,7 +443,7 @@ export class Dispatcher {
           ...(status?.load.work_ms_per_s === undefined ? {} : { workPerMs: status.load.work_ms_per_s / 1000 }),
         },
         variants: pick((status?.serves[input.task] ?? []).map(toVariantView)),
-        ...refusalOf(cloud.monitor.refusingForMs(), status?.load.refusing === true && cloud.monitor.statusAgeMs() < 1000),
+        ...cloud.monitor.refusal(),
       });
     }
     return views;

@@ -4,8 +4,10 @@
  * (a circuit breaker), and the next answered heartbeat marks it reachable again. The placement
  * engine reads `view()`; nothing here decides anything.
  */
+import type { EdgeError } from '../core/errors.ts';
 import { LinkEstimator, mbitToBytesPerMs } from '../scheduler/estimators.ts';
 import type { TierClient } from './tier-client.ts';
+import { isOverloadRefusal, isTierFailure, refusalOf, REFUSING_STATUS_FRESH_MS } from './tier-failure.ts';
 import type { PeerView, TierStatus } from './tier-status.ts';
 
 export interface PeerMonitorOptions {
@@ -90,6 +92,21 @@ export class PeerMonitor {
   /** How much longer the tier is left alone after an overload refusal, ms (0: not refusing). */
   refusingForMs(): number {
     return Math.max(0, this.#refusingUntil - performance.now());
+  }
+
+  /**
+   * What a failed call to the tier says about it: an overload refusal leaves it alone for its
+   * Retry-After, a failure of the link or the tier counts toward the breaker, and anything else (the
+   * request's own fault, say a bad image) says nothing.
+   */
+  reportCallFailure(failure: EdgeError): void {
+    if (isOverloadRefusal(failure)) this.reportOverload(failure.retryAfterSeconds);
+    else if (isTierFailure(failure)) this.reportFailure(failure.message);
+  }
+
+  /** Whether the tier refuses new work as overloaded now, as the placement engine reads it (TierView.refusing). */
+  refusal(): { refusing?: { because: string } } {
+    return refusalOf(this.refusingForMs(), this.#status?.load.refusing === true && this.statusAgeMs() < REFUSING_STATUS_FRESH_MS);
   }
 
   get reachable(): boolean {

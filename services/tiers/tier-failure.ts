@@ -30,6 +30,9 @@ export function isOverloadRefusal(error: EdgeError): boolean {
   return OVERLOAD_REFUSALS.has(error.code);
 }
 
+/** A heartbeat saying the tier sheds load counts for this long: past it, the tier may have room again. */
+export const REFUSING_STATUS_FRESH_MS = 1_000;
+
 /** A peer's refusal as the placement engine reads it: it answered 503 QUEUE_FULL lately, or its last heartbeat said it sheds. */
 export function refusalOf(refusedForMs: number, heartbeatSaysRefusing: boolean): { refusing?: { because: string } } {
   if (refusedForMs > 0) return { refusing: { because: `it refused work as overloaded; left alone ${Math.round(refusedForMs)} ms more` } };

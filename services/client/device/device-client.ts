@@ -41,7 +41,7 @@ import { createSpeechTasks } from '../../tasks/speech/index.ts';
 import { createVisionTasks } from '../../tasks/vision/index.ts';
 import { connectPeer, type Peer } from '../../tiers/peer.ts';
 import { toVariantView, type TierStatus } from '../../tiers/tier-status.ts';
-import { isOverloadRefusal, isTierFailure, refusalOf } from '../../tiers/tier-failure.ts';
+import { isTierFailure, refusalOf, REFUSING_STATUS_FRESH_MS } from '../../tiers/tier-failure.ts';
 
 export interface DeviceClientOptions {
   /** The MEC node, e.g. http://127.0.0.1:8081 (the device-mec link of `mec up`). */
@@ -383,8 +383,7 @@ export class DeviceClient {
       };
     } catch (error) {
       const failure = toEdgeError(error);
-      if (isOverloadRefusal(failure)) mec.monitor.reportOverload(failure.retryAfterSeconds);
-      else if (isTierFailure(failure)) mec.monitor.reportFailure(failure.message);
+      mec.monitor.reportCallFailure(failure);
       throw failure;
     }
   }
@@ -418,7 +417,7 @@ export class DeviceClient {
     const mecDown = mecReachable ? undefined : `MEC node: ${monitor.view().unreachable_because ?? 'no heartbeat'}`;
     const cloud = status?.cloud;
     const cloudDown = mecDown ?? (cloud === undefined ? 'the MEC node has no cloud tier' : cloud.reachable ? undefined : `the MEC node cannot reach it: ${cloud.unreachable_because ?? 'no heartbeat'}`);
-    const mecRefusal = refusalOf(monitor.refusingForMs(), status?.load.refusing === true && monitor.statusAgeMs() < 1000);
+    const mecRefusal = monitor.refusal();
     const cloudLink: LinkEstimate = { rttMs: cloud?.rtt_ms ?? 0, bytesPerMs: Math.max(1e-3, cloud?.bytes_per_ms ?? 1) };
     return [
       {
@@ -457,7 +456,7 @@ export class DeviceClient {
         },
         variants: (cloud?.status?.serves[task] ?? []).map(toVariantView),
         // The cloud is reached through the MEC node, which decides again: a refusing MEC node refuses it too.
-        ...(mecRefusal.refusing ? mecRefusal : refusalOf(0, cloud?.refusing_for_ms !== undefined || (cloud?.status?.load.refusing === true && (cloud.status_age_ms ?? 0) < 1000))),
+        ...(mecRefusal.refusing ? mecRefusal : refusalOf(0, cloud?.refusing_for_ms !== undefined || (cloud?.status?.load.refusing === true && (cloud.status_age_ms ?? 0) < REFUSING_STATUS_FRESH_MS))),
       },
     ];
   }
