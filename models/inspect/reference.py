@@ -1,6 +1,6 @@
 """Write torch reference outputs for check-onnx.mjs: a batch of held-out frames and the outputs.
 
-  /usr/bin/python3 models/inspect/reference.py [--out /tmp/inspect-reference]
+  /usr/bin/python3 models/inspect/reference.py [--out /tmp/inspect-reference] [--surface gravel] [--checkpoint PT]
 
 Files (raw little-endian float32): image.f32 [4,3,256,256], defect_map.f32 [4,1,64,64], score.f32 [4].
 """
@@ -25,13 +25,15 @@ def main():
     # The checkpoint's architecture, as train.py was given it (round-3 options; defaults = deployed).
     parser.add_argument("--local-window", type=int, default=0)
     parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96])
-    parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"))
+    parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"),
+                        help="a specialist's is defect-<surface>.pt")
+    parser.add_argument("--surface", default="gravel", help="held-out frames of this surface")
     args = parser.parse_args()
     net = DefectNet(width=tuple(args.width), local_window=args.local_window)
     net.load_state_dict(torch.load(args.checkpoint))
     model = ExportWrapper(net).eval()
-    # Two good and two defective gravel frames: both outcomes are exercised.
-    frames = [frame["pixels"] for _, frame in heldout_frames("gravel", 4)]
+    # Two good and two defective frames: both outcomes are exercised.
+    frames = [frame["pixels"] for _, frame in heldout_frames(args.surface, 4)]
     image = to_tensor(np.stack(frames))
     with torch.no_grad():
         defect_map, score = model(image)

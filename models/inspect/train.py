@@ -52,20 +52,39 @@ def _build(job):
     return build_surface_arrays(*job)
 
 
-def cached_arrays(split, per_surface, seed, workers, procedural=False):
-    """Frames of every surface, or with procedural=True of procedural gravel and grass."""
-    os.makedirs(CACHE, exist_ok=True)
+def cache_path(split, per_surface, seed, surface, procedural=False):
     material = "-procedural" if procedural else ""
-    path = os.path.join(CACHE, f"{split}{material}-{per_surface}-{seed}-{generator_fingerprint()}.npz")
-    if os.path.exists(path):
-        with np.load(path) as data:
-            return {key: data[key] for key in data.files}
-    surfaces = PROCEDURAL_SURFACES if procedural else SURFACES
-    jobs = [(split, SURFACES.index(name), per_surface, seed, procedural) for name in surfaces]
-    with multiprocessing.Pool(workers) as pool:
-        arrays = concatenate(pool.map(_build, jobs))
-    np.savez(path, **arrays)
-    return arrays
+    return os.path.join(CACHE, f"{split}{material}-{surface}-{per_surface}-{seed}-{generator_fingerprint()}.npz")
+
+
+def build_missing(requests, workers):
+    """Renders the (split, per_surface, seed, surfaces, procedural) sets not cached yet, all in
+    one pool: a specialist's training and validation frames are drawn side by side.
+
+    Cached one file per surface: a surface's frames depend only on (split, surface, count, seed),
+    so a specialist builds and reads its own surface alone and gets the very frames the
+    all-surface model trains on."""
+    os.makedirs(CACHE, exist_ok=True)
+    jobs = [(split, SURFACES.index(name), per_surface, seed, procedural)
+            for split, per_surface, seed, names, procedural in requests for name in names
+            if not os.path.exists(cache_path(split, per_surface, seed, name, procedural))]
+    if not jobs:
+        return
+    with multiprocessing.Pool(min(workers, len(jobs))) as pool:
+        for job, arrays in zip(jobs, pool.map(_build, jobs)):
+            split, surface_index, per_surface, seed, procedural = job
+            np.savez(cache_path(split, per_surface, seed, SURFACES[surface_index], procedural), **arrays)
+
+
+def cached_arrays(split, per_surface, seed, workers, procedural=False, surfaces=None):
+    """Frames of `surfaces` (default every one; procedural=True: procedural gravel and grass)."""
+    names = surfaces or (PROCEDURAL_SURFACES if procedural else SURFACES)
+    build_missing([(split, per_surface, seed, names, procedural)], workers)
+    parts = []
+    for name in names:
+        with np.load(cache_path(split, per_surface, seed, name, procedural)) as data:
+            parts.append({key: data[key] for key in data.files})
+    return concatenate(parts)
 
 
 def to_tensor(images):
@@ -160,6 +179,8 @@ def validation_report(net, data, false_alarm_rate):
     surfaces = {}
     for index, surface in enumerate(SURFACES):
         rows = data["surfaces"] == index
+        if not rows.any():
+            continue
         labels = data["labels"][rows]
         threshold, far = threshold_for_false_alarms(scores[rows][labels == 0], false_alarm_rate)
         surfaces[surface] = {
@@ -190,6 +211,14 @@ def sampling_weights(train, procedural_share, hard_surface_weight=HARD_SURFACE_W
             if rows.any():
                 weights[rows] = surface_total * share / rows.sum()
     return weights / weights.sum()
+
+
+def learning_curve_point(net, data):
+    """Validation AUROC per surface present: is the net still learning?"""
+    _, scores = predict(net, data["images"])
+    return {SURFACES[index]: round(auroc(scores[data["surfaces"] == index],
+                                         data["labels"][data["surfaces"] == index]), 3)
+            for index in np.unique(data["surfaces"])}
 
 
 def set_seeds(seed):
@@ -250,15 +279,28 @@ TRAINING_DATA = {
 }
 
 
+def specialist_description(surface):
+    return (f"Surface defect inspection (scratch, spot, stain, crack, hole) of {surface} only: the "
+            "network of the all-surface model `defect`, trained on this surface's frames alone, so "
+            "all of its capacity and training steps go to telling this texture's own structure from "
+            "a defect. Outputs a stride-4 defect probability map and an image-level defect score; "
+            "the image threshold is chosen on the validation split for a 1% false-alarm rate on "
+            "defect-free frames. The service runs it for this surface in place of `defect` (a "
+            "surface goes to the model claiming the fewest surfaces).")
+
+
 def write_card(card_path, onnx_path, net, validation, run):
     surfaces, per_kind, region_threshold, hit_rate, false_regions = validation
     card = {}
     if os.path.exists(card_path):
         with open(card_path) as f:
             card = json.load(f)
-    text = {key: card.get(key, value) for key, value in CARD_TEXT.items()}
+    defaults = dict(CARD_TEXT)
+    if len(surfaces) == 1:
+        defaults["description"] = specialist_description(next(iter(surfaces)))
+    text = {key: card.get(key, value) for key, value in defaults.items()}
     card = {
-        "name": "defect",
+        "name": run["name"],
         "version": "1",
         "task": "defect-inspection",
         "description": text["description"],
@@ -297,6 +339,8 @@ def write_card(card_path, onnx_path, net, validation, run):
             "date": run["date"],
             "seed": run["seed"],
             "initSeed": run["initSeed"],
+            "command": run["command"],
+            "steps": run["steps"],
             "wallTimeSeconds": run["wall"],
             "trainingFrames": run["train_frames"],
             "validationFrames": run["val_frames"],
@@ -339,22 +383,38 @@ def main():
                         help="gravel's and grass's share of the batches relative to another surface's")
     parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96],
                         help="channels at stride 2, 4, 8, 16")
+    parser.add_argument("--surfaces", default=",".join(SURFACES),
+                        help="comma-separated surfaces to train and validate on (a specialist: one)")
+    parser.add_argument("--eval-every", type=int, default=0,
+                        help="print validation AUROC per surface every N steps (0: only at the end)")
     parser.add_argument("--false-alarm-rate", type=float, default=0.01)
     parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"))
-    parser.add_argument("--out", default=os.path.join(REPO, "models", "repository", "defect"))
+    parser.add_argument("--name", default="defect",
+                        help="model name in the card; a specialist is defect-<surface>")
+    parser.add_argument("--out", default=None, help="model directory (default models/repository/<name>)")
     args = parser.parse_args()
 
     started = time.time()
     torch.set_num_threads(args.threads)
     init_seed = args.seed if args.init_seed is None else args.init_seed
     set_seeds(init_seed)
-    train = cached_arrays("train", args.train_per_surface, args.seed, 2)
+    chosen = args.surfaces.split(",")
+    unknown = sorted(set(chosen) - set(SURFACES))
+    if unknown:
+        parser.error(f"unknown surfaces {unknown}: choose from {', '.join(SURFACES)}")
+    procedural_chosen = [name for name in chosen if name in PROCEDURAL_SURFACES]
+    build_missing([("train", args.train_per_surface, args.seed, chosen, False),
+                   ("val", args.val_per_surface, args.seed + 1, chosen, False)]
+                  + ([("train", args.procedural_per_surface, args.seed + 2, procedural_chosen, True)]
+                     if args.procedural_per_surface and procedural_chosen else []), 2)
+    train = cached_arrays("train", args.train_per_surface, args.seed, 2, surfaces=chosen)
     train["procedural"] = np.zeros(len(train["images"]), bool)
-    if args.procedural_per_surface:
-        extra = cached_arrays("train", args.procedural_per_surface, args.seed + 2, 2, procedural=True)
+    if args.procedural_per_surface and procedural_chosen:
+        extra = cached_arrays("train", args.procedural_per_surface, args.seed + 2, 2, procedural=True,
+                              surfaces=procedural_chosen)
         extra["procedural"] = np.ones(len(extra["images"]), bool)
         train = concatenate([train, extra])
-    val = cached_arrays("val", args.val_per_surface, args.seed + 1, 2)
+    val = cached_arrays("val", args.val_per_surface, args.seed + 1, 2, surfaces=chosen)
     print(f"data ready: {len(train['images'])} train, {len(val['images'])} val frames "
           f"in {time.time() - started:.0f} s", flush=True)
 
@@ -381,6 +441,8 @@ def main():
         schedule.step()
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         reporter.tick(note=f"crop {crop}, loss {running:.4f}")
+        if args.eval_every and step > 0 and step % args.eval_every == 0:
+            reporter.log(f"step {step} validation AUROC {learning_curve_point(net, val)}", sys.stdout)
         if step % 200 == 0 or step == total_steps - 1:
             reporter.log(f"step {step}/{total_steps} crop {crop} loss {running:.4f} "
                          f"t {time.time() - started:.0f} s", sys.stdout)
@@ -389,12 +451,15 @@ def main():
     os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
     torch.save(net.state_dict(), args.checkpoint)
     validation = validation_report(net, val, args.false_alarm_rate)
-    onnx_path = os.path.join(args.out, "1", "model.onnx")
+    out = args.out or os.path.join(REPO, "models", "repository", args.name)
+    onnx_path = os.path.join(out, "1", "model.onnx")
     export_onnx(net, onnx_path)
-    run = {"date": datetime.date.today().isoformat(), "seed": args.seed, "initSeed": init_seed,
+    run = {"name": args.name, "date": datetime.date.today().isoformat(),
+           "command": " ".join(["/usr/bin/python3 models/inspect/train.py", *sys.argv[1:]]),
+           "steps": {"crop128": args.crop_steps, "frame256": args.frame_steps, "threads": args.threads}, "seed": args.seed, "initSeed": init_seed,
            "wall": round(time.time() - started), "train_frames": len(train["images"]),
            "val_frames": len(val["images"]), "far": args.false_alarm_rate}
-    card = write_card(os.path.join(args.out, "card.json"), onnx_path, net, validation, run)
+    card = write_card(os.path.join(out, "card.json"), onnx_path, net, validation, run)
     print(json.dumps(card["verification"], indent=1))
     print(f"regionThreshold {card['defaults']['regionThreshold']}, wall {run['wall']} s")
 
