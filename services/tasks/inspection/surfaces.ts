@@ -56,9 +56,14 @@ export function inspectionSettings(card: ModelCard): InspectionSettings {
 export class SurfaceCatalogue {
   constructor(private readonly repository: ModelRepository) {}
 
-  /** Every inspectable surface, by name. Two models claiming one surface: the first by model name wins. */
+  /**
+   * Every inspectable surface, by name. Two models claiming one surface: the one claiming fewer
+   * surfaces wins (a specialist trained on that surface alone before the all-surface model, which
+   * stays the fallback while the specialist is not loaded), then the first by model name.
+   */
   entries(): Map<string, SurfaceEntry> {
     const surfaces = new Map<string, SurfaceEntry>();
+    const claimed = new Map<string, number>();
     const models = [...new Set(this.repository.index().filter((entry) => entry.state === 'READY').map((entry) => entry.name))].sort();
     for (const model of models) {
       let loaded: LoadedModel & { version: string };
@@ -69,8 +74,10 @@ export class SurfaceCatalogue {
       }
       if (loaded.card.task !== INSPECTION_TASK) continue;
       const settings = inspectionSettings(loaded.card);
+      const claims = Object.keys(settings.surfaces).length;
       for (const [name, surface] of Object.entries(settings.surfaces)) {
-        if (surfaces.has(name)) continue;
+        if ((claimed.get(name) ?? Infinity) <= claims) continue;
+        claimed.set(name, claims);
         surfaces.set(name, {
           name,
           model,
