@@ -17,6 +17,12 @@ export const PROJECT_ROOT = ((): string => {
   return folder;
 })();
 
+/**
+ * The defect-inspection models: `defect` covers every surface; each `defect-<surface>` is the same
+ * network trained on that surface alone and serves it while loaded (models/inspect/README.md).
+ */
+export const DEFECT_MODELS: readonly string[] = ['defect', 'defect-gravel', 'defect-grass', 'defect-metal', 'defect-textile'];
+
 const Batching = Type.Object({
   maxBatchSize: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: '1 = no dynamic batching' }),
   maxQueueDelayMs: Type.Number({ minimum: 0, maximum: 1000, default: 2 }),
@@ -162,7 +168,7 @@ export const ConfigSchema = Type.Object({
     /** Folder of model folders, each with card.json and its versions. */
     repository: Type.String({ default: path.join(PROJECT_ROOT, 'models', 'repository') }),
     /** Models loaded at start. */
-    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion', 'defect', 'melspec', 'speech_embedding', 'silero_vad', 'asr'] }),
+    load: Type.Array(Type.String(), { default: ['centernet', 'nanodet', 'blazeface', 'emotion', ...DEFECT_MODELS, 'melspec', 'speech_embedding', 'silero_vad', 'asr'] }),
     /** The model behind POST /v1/vision/detect when the request names none. */
     defaultDetector: Type.String({ default: 'centernet' }),
   }),

@@ -109,7 +109,7 @@ describe('local plan of each blueprint', () => {
     expect(plan.cloud).toBe(true);
     expect(plan.mecDetector).toBe('nanodet');
     expect(plan.mecArgs).toEqual([
-      '--models', 'nanodet,centernet,blazeface,emotion,defect,melspec,speech_embedding,silero_vad,asr', '--detector', 'nanodet',
+      '--models', 'nanodet,centernet,blazeface,emotion,defect,defect-gravel,defect-grass,defect-metal,defect-textile,melspec,speech_embedding,silero_vad,asr', '--detector', 'nanodet',
       '--mqtt', 'mqtt://127.0.0.1:1883', '--redis', REDIS, '--sync',
     ]);
     expect(plan.cloudArgs.slice(2)).toEqual(['--detector', 'centernet', '--sync']);

@@ -11,7 +11,7 @@ describe('configuration', () => {
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(config.runtime).toMatchObject({ intraOpThreads: 1, maxQueueSize: 32, workerNice: 10, warmup: true, batching: { maxBatchSize: 1 } });
     expect(config.tasks).toEqual({ concurrency: 0, adaptiveConcurrency: false, maxWaiting: 64, maxQueueDelayMs: 5, rateLimit: { max: 0, windowMs: 1000 } });
-    expect(config.models.load).toEqual(['centernet', 'nanodet', 'blazeface', 'emotion', 'defect', 'melspec', 'speech_embedding', 'silero_vad', 'asr']);
+    expect(config.models.load).toEqual(['centernet', 'nanodet', 'blazeface', 'emotion', 'defect', 'defect-gravel', 'defect-grass', 'defect-metal', 'defect-textile', 'melspec', 'speech_embedding', 'silero_vad', 'asr']);
     expect(config.speech).toMatchObject({ model: 'asr', maxAudioSeconds: 30, stream: { maxStreams: 32, endSilenceMs: 700 } });
     expect(Object.isFrozen(config.runtime.batching)).toBe(true);
     expect(() => {

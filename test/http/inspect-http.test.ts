@@ -1,23 +1,27 @@
 /**
- * POST /v1/inspect and GET /v1/inspect/surfaces over the real stack: the trained defect model of
- * models/repository/defect, the inspection task (sharp, tiling), frames of test/fixtures/inspect.
+ * POST /v1/inspect and GET /v1/inspect/surfaces over the real stack: the trained defect models of
+ * models/repository (the all-surface `defect` and the specialists `defect-<surface>`), the
+ * inspection task (sharp, tiling), frames of test/fixtures/inspect.
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_REPOSITORY, startStack, type Stack } from './helpers.ts';
 import { boxesOverlap } from '../../services/core/box.ts';
 import { inspectFixtures, type InspectFixture } from '../tasks/inspect-fixtures.ts';
+import { DEFECT_MODELS } from '../../services/core/config.ts';
 
 const SURFACES = ['brick', 'grass', 'gravel', 'metal', 'textile'];
+/** The model that serves each surface while every defect model is loaded: a specialist where there is one. */
+const SERVED_BY = Object.fromEntries(SURFACES.map((surface) => [surface, DEFECT_MODELS.includes(`defect-${surface}`) ? `defect-${surface}` : 'defect']));
 
-describe('inspection routes on the trained defect model', () => {
+describe('inspection routes on the trained defect models', () => {
   let stack: Stack;
   const fixtures = inspectFixtures();
   const good = (surface: string) => fixtures.find((fixture) => fixture.surface === surface && fixture.defect === null)!;
   const defective = (surface: string) => fixtures.find((fixture) => fixture.surface === surface && fixture.defect !== null)!;
 
   beforeAll(async () => {
-    stack = await startStack({ runtime: { workers: 1 }, models: { repository: MODEL_REPOSITORY, load: ['defect'] } });
+    stack = await startStack({ runtime: { workers: 1 }, models: { repository: MODEL_REPOSITORY, load: [...DEFECT_MODELS] } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -26,13 +30,18 @@ describe('inspection routes on the trained defect model', () => {
   const inspect = (payload: Buffer | string, query: string, contentType = 'image/jpeg') =>
     stack.app.inject({ method: 'POST', url: `/v1/inspect${query}`, headers: { 'content-type': contentType }, payload });
 
-  it('lists the five surfaces of the card with their thresholds', async () => {
+  const listed = async () => {
     const response = await stack.app.inject({ method: 'GET', url: '/v1/inspect/surfaces' });
     expect(response.statusCode).toBe(200);
-    const { surfaces } = response.json() as { surfaces: { name: string; model: string; threshold: number; falseAlarmRate: number | null }[] };
+    return (response.json() as { surfaces: { name: string; model: string; threshold: number; falseAlarmRate: number | null }[] }).surfaces;
+  };
+
+  it('lists the five surfaces with their thresholds, each served by its specialist where one is loaded', async () => {
+    const surfaces = await listed();
     expect(surfaces.map((surface) => surface.name)).toEqual(SURFACES);
+    expect(Object.values(SERVED_BY)).not.toEqual(SURFACES.map(() => 'defect')); // at least one specialist is in the family
     for (const surface of surfaces) {
-      expect(surface.model).toBe('defect');
+      expect(surface.model).toBe(SERVED_BY[surface.name]);
       expect(surface.threshold).toBeGreaterThan(0);
       expect(surface.threshold).toBeLessThan(1);
       expect(surface.falseAlarmRate).not.toBeNull();
@@ -44,7 +53,7 @@ describe('inspection routes on the trained defect model', () => {
     expect(clean.statusCode).toBe(200);
     const cleanBody = clean.json();
     expect(Object.keys(cleanBody).sort()).toEqual(['defective', 'height', 'model', 'placement', 'regions', 'score', 'surface', 'threshold', 'timings', 'version', 'width']);
-    expect(cleanBody).toMatchObject({ surface, model: 'defect', width: 256, height: 256, defective: false, regions: [] });
+    expect(cleanBody).toMatchObject({ surface, model: SERVED_BY[surface], width: 256, height: 256, defective: false, regions: [] });
     expect(cleanBody.score).toBeLessThan(cleanBody.threshold);
 
     const fixture: InspectFixture = defective(surface);
@@ -55,6 +64,21 @@ describe('inspection routes on the trained defect model', () => {
     expect(body.score).toBeLessThanOrEqual(1);
     expect(body.regions.length).toBeGreaterThan(0);
     expect(body.regions.some((region: { box: { x: number; y: number; width: number; height: number } }) => fixture.boxes.some((box) => boxesOverlap(region.box, box)))).toBe(true);
+  });
+
+  it('a surface whose specialist is unloaded falls back to the all-surface model, and returns to the specialist when it is loaded again', async () => {
+    const specialist = Object.values(SERVED_BY).find((model) => model !== 'defect')!;
+    const surface = specialist.slice('defect-'.length);
+    await stack.repository.unload(specialist);
+    try {
+      expect((await listed()).find((entry) => entry.name === surface)?.model).toBe('defect');
+      const body = (await inspect(defective(surface).bytes, `?surface=${surface}`)).json();
+      expect(body).toMatchObject({ surface, model: 'defect' });
+    } finally {
+      await stack.repository.load(specialist);
+    }
+    expect((await listed()).find((entry) => entry.name === surface)?.model).toBe(specialist);
+    expect((await inspect(good(surface).bytes, `?surface=${surface}`)).json()).toMatchObject({ surface, model: specialist });
   });
 
   it('tiles a large image at the model scale: a defect pasted at a known place is found there', async () => {

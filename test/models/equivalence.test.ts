@@ -110,7 +110,7 @@ describe('sha256 verification of the committed files', () => {
 
   it('every committed ONNX file matches its card', () => {
     const checks = verifyRepository(REPOSITORY_DIR);
-    expect(checks.map((check) => check.name)).toEqual(['asr', 'blazeface', 'centernet', 'defect', 'emotion', 'melspec', 'nanodet', 'silero_vad', 'speech_embedding']);
+    expect(checks.map((check) => check.name)).toEqual(['asr', 'blazeface', 'centernet', 'defect', 'defect-grass', 'defect-gravel', 'defect-metal', 'defect-textile', 'emotion', 'melspec', 'nanodet', 'silero_vad', 'speech_embedding']);
     expect(checks.every((check) => check.ok)).toBe(true);
   });
 
