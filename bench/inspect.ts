@@ -1,6 +1,6 @@
 /**
  * npm run bench:inspect - defect inspection of camera streams, side by side in one run:
- *   1. the raw model: the defect model on the node's worker pool (2 workers x 1 thread), two frames
+ *   1. the raw model: the defect model serving the surface (its specialist, defect-gravel by default) on the node's worker pool (2 workers x 1 thread), two frames
  *      in flight, 256x256 tiles already as tensors: the compute limit;
  *   2. the inspect task in-process: JPEG decode + tiling + model + regions, no transport;
  *   3. a node in its own process (`mec serve`) with 4 simulated cameras over MQTT (the real
@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, PROJECT_ROOT } from '../services/core/config.ts';
+import { DEFECT_MODELS, loadConfig, PROJECT_ROOT } from '../services/core/config.ts';
 import type { Tensor } from '../services/core/contracts.ts';
 import { createRuntime } from '../services/runtime/index.ts';
 import { createRepository } from '../services/registry/index.ts';
@@ -42,7 +42,9 @@ const SURFACE = process.env.BENCH_SURFACE ?? 'gravel';
 const MQTT_URL = process.env.MQTT_URL;
 const CAMERAS = 4;
 const SIZE = 256;
-const config = loadConfig({ log: { level: 'warn' }, models: { load: ['defect'] } });
+const config = loadConfig({ log: { level: 'warn' }, models: { load: [...DEFECT_MODELS] } });
+/** The model the service runs for SURFACE: its specialist when there is one (services/tasks/inspection/surfaces.ts). */
+const SURFACE_MODEL = DEFECT_MODELS.includes(`defect-${SURFACE}`) ? `defect-${SURFACE}` : 'defect';
 
 /** Real frames of the surface as the simulator renders them (JPEG q90, 10% with a defect). */
 async function sampleFrames(count: number): Promise<Buffer[]> {
@@ -58,7 +60,7 @@ async function sampleFrames(count: number): Promise<Buffer[]> {
 
 async function inProcess(frames: readonly Buffer[], progress: Progress) {
   const runtime = createRuntime(config);
-  const repository = await createRepository({ config, runtime, load: ['defect'] });
+  const repository = await createRepository({ config, runtime, load: [...DEFECT_MODELS] });
   const inspection = createInspectionTasks({ repository, config });
   try {
     // A tile as the task sends it: 8-bit pixels widened on the worker (Tensor.pixels).
@@ -66,7 +68,7 @@ async function inProcess(frames: readonly Buffer[], progress: Progress) {
     const tile = (): Tensor => ({ type: 'float32', dims: [1, 3, SIZE, SIZE], data: new Uint8Array(3 * SIZE * SIZE).fill(128), pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } });
     progress.tick(0, 'raw model');
     const raw = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async () => {
-      await repository.infer('defect', undefined, { image: tile() });
+      await repository.infer(SURFACE_MODEL, undefined, { image: tile() });
     }, { warmupMs: 1000 });
     progress.tick(1, 'inspect task');
     const task = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async (iteration) => {
@@ -104,14 +106,14 @@ async function main(): Promise<void> {
   const frames = await sampleFrames(40);
   const computeProgress = startProgress({ label: 'bench:inspect in-process', total: 2, unit: 'phases' });
   const { raw, task } = await inProcess(frames, computeProgress).finally(() => computeProgress.finish());
-  printTable('Compute limit: the defect model and the inspect task, in-process', ['pipeline', 'in flight', 'frames/s', 'p50 ms', 'p99 ms', 'vs raw'], [
+  printTable(`Compute limit: ${SURFACE_MODEL} and the inspect task on ${SURFACE}, in-process`, ['pipeline', 'in flight', 'frames/s', 'p50 ms', 'p99 ms', 'vs raw'], [
     ['raw model (tensor in, worker pool)', raw.concurrency, raw.throughput, raw.p50, raw.p99, 1],
     ['inspect task (JPEG in, regions out)', task.concurrency, task.throughput, task.p50, task.p99, task.throughput / raw.throughput],
   ]);
 
   const broker = MQTT_URL === undefined ? await privateBroker(readFileSync(path.join(PROJECT_ROOT, 'deploy/mosquitto/mosquitto.conf'), 'utf8').split('\n')) : undefined;
   const mqttUrl = MQTT_URL ?? broker!.url;
-  const server = await startServer(['--port', '0', '--models', 'defect', '--log-level', 'warn', '--mqtt', mqttUrl, '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
+  const server = await startServer(['--port', '0', '--models', DEFECT_MODELS.join(','), '--log-level', 'warn', '--mqtt', mqttUrl, '--workers', String(config.runtime.workers), '--intra-op-threads', String(config.runtime.intraOpThreads)]);
   const rows: (string | number)[][] = [];
   const progress = startProgress({ label: 'bench:inspect cameras', total: RATES.length + 1, unit: 'runs' });
   try {

@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, PROJECT_ROOT } from '../../services/core/config.ts';
+import { DEFECT_MODELS, loadConfig, PROJECT_ROOT } from '../../services/core/config.ts';
 import type { Box, InspectionTasks, InspectResult } from '../../services/core/contracts.ts';
 import { createRepository } from '../../services/registry/index.ts';
 import { createRuntime } from '../../services/runtime/index.ts';
@@ -61,7 +61,10 @@ const { values: args } = parseArgs({
     simulator: { type: 'string', default: '100' },
     out: { type: 'string' },
     json: { type: 'string' },
-    model: { type: 'string', default: 'defect' },
+    // The all-surface model and the specialists: a surface is served by the model claiming the
+    // fewest surfaces (services/tasks/inspection/surfaces.ts); --models defect alone measures the
+    // all-surface model on the same frames.
+    models: { type: 'string', default: DEFECT_MODELS.join(',') },
   },
 });
 
@@ -154,10 +157,11 @@ async function main(): Promise<void> {
   const surfaces = [...new Set(heldOut.map((frame) => frame.surface))].sort();
   const simulated = await simulatorFrames(surfaces, Number(args.simulator));
 
-  const model = args.model!;
-  const config = loadConfig({ runtime: { workers: 2, intraOpThreads: 1 }, models: { load: [model] }, log: { level: 'warn' } });
+  const models = args.models!.split(',');
+  const model = models.join(', ');
+  const config = loadConfig({ runtime: { workers: 2, intraOpThreads: 1 }, models: { load: models }, log: { level: 'warn' } });
   const runtime = createRuntime(config);
-  const repository = await createRepository({ config, runtime, load: [model] });
+  const repository = await createRepository({ config, runtime, load: models });
   const inspection = createInspectionTasks({ repository, config });
   let heldOutOutcomes: Outcome[];
   let simulatedOutcomes: Outcome[];
@@ -170,6 +174,8 @@ async function main(): Promise<void> {
     await repository.close();
   }
 
+  const servedBy = new Map(heldOutOutcomes.map((outcome) => [outcome.frame.surface, outcome.result.model]));
+  process.stdout.write(`surfaces served by: ${[...servedBy].sort().map(([surface, by]) => `${surface} ${by}`).join(', ')}\n`);
   const heldOutRows = report(`Defect inspection, held-out set (${heldOutOutcomes.length} frames of models/inspect/heldout.py, model ${model}, via the service's inspect task)`, heldOutOutcomes);
   const simulatedRows = simulatedOutcomes.length === 0 ? [] : report(`Another renderer: the camera simulator's defects on the test textures (${simulatedOutcomes.length} frames)`, simulatedOutcomes);
   const inferMs = median(heldOutOutcomes.map((outcome) => outcome.result.timings.infer_ms));
