@@ -37,8 +37,8 @@ describe('mec blueprint validate', () => {
     expect(outcome.stdout.trim().split('\n')).toEqual([
       'blueprints/mobile-image-recognition.yaml: valid (3 tiers, 3 nodes, 1 device kind, 4 models, 0 cameras, policy default@3)',
       'blueprints/field-speech.yaml: valid (3 tiers, 2 nodes, 1 device kind, 4 models, 0 cameras, policy default@3)',
-      'blueprints/production-line-inspection.yaml: valid (1 tier, 1 node, 0 device kinds, 1 model, 3 cameras, policy strict@1)',
-      'blueprints/trial.yaml: valid (3 tiers, 2 nodes, 1 device kind, 9 models, 1 camera, policy default@3)',
+      'blueprints/production-line-inspection.yaml: valid (1 tier, 1 node, 0 device kinds, 3 models, 3 cameras, policy strict@1)',
+      'blueprints/trial.yaml: valid (3 tiers, 2 nodes, 1 device kind, 13 models, 1 camera, policy default@3)',
     ]);
   });
 

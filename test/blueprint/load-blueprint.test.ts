@@ -117,7 +117,7 @@ describe('blueprints that validate', () => {
     expect(figures).toEqual({
       'mobile-image-recognition': { name: 'mobile-image-recognition', tiers: 3, nodes: 3, devices: 1, models: 4, cameras: 0, policy: 'default@3' },
       'field-speech': { name: 'field-speech', tiers: 3, nodes: 2, devices: 1, models: 4, cameras: 0, policy: 'default@3' },
-      'production-line-inspection': { name: 'production-line-inspection', tiers: 1, nodes: 1, devices: 0, models: 1, cameras: 3, policy: 'strict@1' },
+      'production-line-inspection': { name: 'production-line-inspection', tiers: 1, nodes: 1, devices: 0, models: 3, cameras: 3, policy: 'strict@1' },
     });
   });
 

@@ -380,7 +380,7 @@ describe('the rendered node command runs', () => {
         void exited.then((code) => reject(new Error(`mec serve exited ${code}: ${output}`)));
       });
       expect(output).toContain('MEC node serving on');
-      expect(output).toContain('models: defect;');
+      expect(output).toContain('models: defect, defect-metal, defect-textile;');
       expect(output).toContain('MQTT mqtt://127.0.0.1:1883');
       expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
       expect((await fetch(`${url}/v2/health/live`)).status).toBe(200);

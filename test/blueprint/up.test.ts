@@ -96,7 +96,7 @@ describe('local plan of each blueprint', () => {
     expect(plan.cloud).toBe(false);
     expect(plan.cloudNode).toBeUndefined();
     expect(plan.mecNode).toBe('mec-line-1');
-    expect(plan.mecArgs).toEqual(['--models', 'defect', '--mqtt', 'mqtt://127.0.0.1:1883', '--redis', REDIS, '--jobs-prefix', 'p1']);
+    expect(plan.mecArgs).toEqual(['--models', 'defect,defect-metal,defect-textile', '--mqtt', 'mqtt://127.0.0.1:1883', '--redis', REDIS, '--jobs-prefix', 'p1']);
     expect(plan.cloudArgs).toEqual([]);
     expect(plan.links).toEqual({ 'device-mec': { latencyMs: 2, jitterMs: 1, bandwidthMbit: 1000, mode: 'up' } });
     expect(plan.policy).toEqual({ file: path.join(BLUEPRINTS, 'policies/strict.yaml') });
@@ -249,7 +249,7 @@ describe('mec blueprint up / down as a user runs them', () => {
 
   it('BAD CALL - an invalid blueprint: exit 1, its problems printed, nothing started', async () => {
     const file = path.join(folder, 'bad.yaml');
-    const text = readFileSync(path.join(BLUEPRINTS, 'production-line-inspection.yaml'), 'utf8').replace('models: [defect]', 'models: [no-such-model]');
+    const text = readFileSync(path.join(BLUEPRINTS, 'production-line-inspection.yaml'), 'utf8').replace('models: [defect, defect-metal, defect-textile]', 'models: [no-such-model, defect-metal, defect-textile]');
     await writeFile(file, text);
     const result = await mec(['blueprint', 'up', file, '--mec-port', '0', '--state-dir', stateDir]);
     expect(result.status).toBe(1);
