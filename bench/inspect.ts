@@ -42,7 +42,10 @@ const SURFACE = process.env.BENCH_SURFACE ?? 'gravel';
 const MQTT_URL = process.env.MQTT_URL;
 const CAMERAS = 4;
 const SIZE = 256;
-const config = loadConfig({ log: { level: 'warn' }, models: { load: [...DEFECT_MODELS] } });
+// The in-process rows measure compute: their closed loop keeps 2 requests per worker in flight, which
+// the admission gate's queue-delay target (5 ms) refuses at once; 0 leaves only its hard cap (the node
+// in phase 3 runs with its defaults).
+const config = loadConfig({ log: { level: 'warn' }, models: { load: [...DEFECT_MODELS] }, tasks: { maxQueueDelayMs: 0 } });
 /** The model the service runs for SURFACE: its specialist when there is one (services/tasks/inspection/surfaces.ts). */
 const SURFACE_MODEL = DEFECT_MODELS.includes(`defect-${SURFACE}`) ? `defect-${SURFACE}` : 'defect';
 
