@@ -456,7 +456,8 @@ def main():
     export_onnx(net, onnx_path)
     run = {"name": args.name, "date": datetime.date.today().isoformat(),
            "command": " ".join(["/usr/bin/python3 models/inspect/train.py", *sys.argv[1:]]),
-           "steps": {"crop128": args.crop_steps, "frame256": args.frame_steps, "threads": args.threads}, "seed": args.seed, "initSeed": init_seed,
+           "steps": {"crop128": args.crop_steps, "frame256": args.frame_steps, "threads": args.threads},
+           "seed": args.seed, "initSeed": init_seed,
            "wall": round(time.time() - started), "train_frames": len(train["images"]),
            "val_frames": len(val["images"]), "far": args.false_alarm_rate}
     card = write_card(os.path.join(out, "card.json"), onnx_path, net, validation, run)
