@@ -46,8 +46,6 @@ const SIZE = 256;
 // the admission gate's queue-delay target (5 ms) refuses at once; 0 leaves only its hard cap (the node
 // in phase 3 runs with its defaults).
 const config = loadConfig({ log: { level: 'warn' }, models: { load: [...DEFECT_MODELS] }, tasks: { maxQueueDelayMs: 0 } });
-/** The model the service runs for SURFACE: its specialist when there is one (services/tasks/inspection/surfaces.ts). */
-const SURFACE_MODEL = DEFECT_MODELS.includes(`defect-${SURFACE}`) ? `defect-${SURFACE}` : 'defect';
 
 /** Real frames of the surface as the simulator renders them (JPEG q90, 10% with a defect). */
 async function sampleFrames(count: number): Promise<Buffer[]> {
@@ -65,20 +63,23 @@ async function inProcess(frames: readonly Buffer[], progress: Progress) {
   const runtime = createRuntime(config);
   const repository = await createRepository({ config, runtime, load: [...DEFECT_MODELS] });
   const inspection = createInspectionTasks({ repository, config });
+  // The raw row times the model the inspect task runs for SURFACE (its specialist when one is loaded).
+  const surfaceModel = inspection.surfaces().find((surface) => surface.name === SURFACE)?.model;
   try {
+    if (surfaceModel === undefined) throw new Error(`no defect model covers the surface ${SURFACE}`);
     // A tile as the task sends it: 8-bit pixels widened on the worker (Tensor.pixels).
     const unit = 1 / 255;
     const tile = (): Tensor => ({ type: 'float32', dims: [1, 3, SIZE, SIZE], data: new Uint8Array(3 * SIZE * SIZE).fill(128), pixels: { scale: [unit, unit, unit], offset: [0, 0, 0], channelAxis: 1 } });
     progress.tick(0, 'raw model');
     const raw = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async () => {
-      await repository.infer(SURFACE_MODEL, undefined, { image: tile() });
+      await repository.infer(surfaceModel, undefined, { image: tile() });
     }, { warmupMs: 1000 });
     progress.tick(1, 'inspect task');
     const task = await closedLoop(2 * config.runtime.workers, SECONDS * 1000, async (iteration) => {
       await inspection.inspect(frames[iteration % frames.length]!, { surface: SURFACE });
     }, { warmupMs: 1000 });
     progress.tick();
-    return { raw, task };
+    return { raw, task, surfaceModel };
   } finally {
     await repository.close();
   }
@@ -108,8 +109,8 @@ async function main(): Promise<void> {
   process.stdout.write(`bench:inspect on ${os.cpus().length} cores, ${config.runtime.workers} workers x ${config.runtime.intraOpThreads} thread, surface ${SURFACE}, ${SECONDS} s per phase\n`);
   const frames = await sampleFrames(40);
   const computeProgress = startProgress({ label: 'bench:inspect in-process', total: 2, unit: 'phases' });
-  const { raw, task } = await inProcess(frames, computeProgress).finally(() => computeProgress.finish());
-  printTable(`Compute limit: ${SURFACE_MODEL} and the inspect task on ${SURFACE}, in-process`, ['pipeline', 'in flight', 'frames/s', 'p50 ms', 'p99 ms', 'vs raw'], [
+  const { raw, task, surfaceModel } = await inProcess(frames, computeProgress).finally(() => computeProgress.finish());
+  printTable(`Compute limit: ${surfaceModel} and the inspect task on ${SURFACE}, in-process`, ['pipeline', 'in flight', 'frames/s', 'p50 ms', 'p99 ms', 'vs raw'], [
     ['raw model (tensor in, worker pool)', raw.concurrency, raw.throughput, raw.p50, raw.p99, 1],
     ['inspect task (JPEG in, regions out)', task.concurrency, task.throughput, task.p50, task.p99, task.throughput / raw.throughput],
   ]);
