@@ -328,8 +328,14 @@ export interface VisionTasks {
 export interface InspectOptions {
   /** The surface the camera looks at (a surface of a loaded defect-inspection model). */
   surface: string;
-  /** Image-level decision threshold (default: the surface's, from the model card). */
+  /** Image-level decision threshold (default: thresholdFor's, else the surface's, from the model card). */
   threshold?: number;
+  /**
+   * A threshold in [0, 1] for the exact model version that inspects the surface, or undefined for
+   * the card's (a camera calibrated on that version: services/streams/calibration.ts). Asked only
+   * when `threshold` is not given.
+   */
+  thresholdFor?: (model: string, version: string) => number | undefined;
   timeoutMs?: number;
   signal?: AbortSignal;
 }

@@ -47,6 +47,7 @@ export interface StreamFrameEvent {
   transport: 'mqtt' | 'websocket';
   /** received: accepted into the camera's slot; dropped: superseded by a newer frame before inspection. */
   outcome: 'received' | 'inspected' | 'dropped' | 'error';
+  /** An alert: defective and not a teach-in frame (those are declared defect-free). */
   defective?: boolean;
   code?: string;
   /** Capture (or arrival) to result, for inspected frames. */

@@ -22,6 +22,7 @@ import { v2Routes } from './routes/v2.ts';
 import { visionRoutes } from './routes/vision.ts';
 import { inspectRoutes } from './routes/inspect.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { streamCalibrationRoutes } from './routes/stream-calibration.ts';
 import { asrRoutes, MAX_MESSAGE_BYTES as SPEECH_MAX_MESSAGE_BYTES } from './routes/asr.ts';
 import { tierRoutes } from './routes/tier.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -106,6 +107,7 @@ export async function build(config: Readonly<Config>, deps: HttpDeps): Promise<F
   await app.register(visionRoutes, routeOptions);
   await app.register(inspectRoutes, routeOptions);
   await app.register(streamRoutes, routeOptions);
+  await app.register(streamCalibrationRoutes, routeOptions);
   await app.register(asrRoutes, routeOptions);
   await app.register(v2Routes, routeOptions);
   await app.register(tierRoutes, routeOptions);

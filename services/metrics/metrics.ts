@@ -137,7 +137,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['camera', 'transport', 'outcome'],
     registers,
   });
-  const streamDefects = new Counter({ name: 'mec_stream_defects_total', help: 'Camera frames found defective', labelNames: ['camera', 'transport'], registers });
+  const streamDefects = new Counter({ name: 'mec_stream_defects_total', help: 'Camera frames found defective (teach-in frames, declared defect-free, not counted)', labelNames: ['camera', 'transport'], registers });
   const streamErrors = new Counter({ name: 'mec_stream_errors_total', help: 'Camera frames answered with an error, by code', labelNames: ['camera', 'transport', 'code'], registers });
   const errorCodesOf = new Map<string, Set<string>>();
   const streamLatency = new Histogram({

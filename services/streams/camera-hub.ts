@@ -2,13 +2,16 @@
  * Every camera the node serves, over any transport: a bounded set of CameraStreams bound to the
  * inspection task. MQTT cameras are opened on their first frame and forgotten when idle; a
  * WebSocket camera lives as long as its socket (a second socket with the same id replaces the first).
+ * The hub also holds the cameras' threshold calibrations, which outlive their streams: each frame is
+ * judged by its camera's calibrated threshold, or feeds the calibration while it collects.
  */
 import type { InspectionTasks, InspectResult } from '../core/contracts.ts';
 import { EdgeError } from '../core/errors.ts';
 import { publishStreamCameraClosed } from '../core/events.ts';
+import { CameraCalibrations, type CalibrationStatus } from './calibration.ts';
 import { assertCameraId } from './camera-id.ts';
 import { CameraStream, type CameraSink, type CameraStats } from './camera-stream.ts';
-import type { CameraFrame, StreamTransport } from './messages.ts';
+import type { CameraFrame, CameraResult, StreamTransport } from './messages.ts';
 
 export interface CameraHubOptions {
   inspection: InspectionTasks;
@@ -23,14 +26,24 @@ export interface CameraHubOptions {
 
 const RETRY_AFTER_SECONDS = 5;
 
+export interface CameraHubStats extends CameraStats {
+  calibration: CalibrationStatus | null;
+}
+
 export class CameraHub {
   readonly #streams = new Map<string, CameraStream>();
   readonly #options: CameraHubOptions;
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
+  /** Per camera id, across transports; bounded by maxCameras like the streams. */
+  readonly calibrations: CameraCalibrations;
 
   constructor(options: CameraHubOptions) {
     this.#options = options;
+    this.calibrations = new CameraCalibrations({
+      maxCameras: options.maxCameras,
+      serving: (surface) => options.inspection.surfaces().find((entry) => entry.name === surface),
+    });
     this.#sweeper = setInterval(() => this.#forgetIdle(), Math.max(250, Math.floor(options.idleTimeoutMs / 4)));
     this.#sweeper.unref();
   }
@@ -49,8 +62,8 @@ export class CameraHub {
         details: { maxCameras: this.#options.maxCameras },
       });
     }
-    const { inspection, frameTimeoutMs, onInspected } = this.#options;
-    const inspect = (frame: CameraFrame, signal: AbortSignal) => inspection.inspect(frame.bytes, { surface: frame.surface, timeoutMs: frameTimeoutMs, signal });
+    const { onInspected } = this.#options;
+    const inspect = (frame: CameraFrame, signal: AbortSignal) => this.#inspect(cameraId, frame, signal);
     const stream = new CameraStream(
       cameraId,
       transport,
@@ -81,8 +94,10 @@ export class CameraHub {
     else await stream.close();
   }
 
-  stats(): CameraStats[] {
-    return [...this.#streams.values()].map((stream) => stream.stats()).sort((a, b) => a.camera_id.localeCompare(b.camera_id) || a.transport.localeCompare(b.transport));
+  stats(): CameraHubStats[] {
+    return [...this.#streams.values()]
+      .map((stream) => ({ ...stream.stats(), calibration: this.calibrations.status(stream.cameraId) ?? null }))
+      .sort((a, b) => a.camera_id.localeCompare(b.camera_id) || a.transport.localeCompare(b.transport));
   }
 
   /** Stops taking frames, aborts inspections in flight, waits for them. Idempotent. */
@@ -90,6 +105,26 @@ export class CameraHub {
     this.#closed = true;
     clearInterval(this.#sweeper);
     await Promise.all([...this.#streams.entries()].map(([key, stream]) => this.#forget(key, stream)));
+  }
+
+  /** One frame through the inspection task, judged by the camera's calibrated threshold if it has one, else feeding its teach-in. */
+  async #inspect(cameraId: string, frame: CameraFrame, signal: AbortSignal): Promise<CameraResult> {
+    const { inspection, frameTimeoutMs } = this.#options;
+    const startedTick = performance.now();
+    let calibrated = false;
+    const result: InspectResult = await inspection.inspect(frame.bytes, {
+      surface: frame.surface,
+      timeoutMs: frameTimeoutMs,
+      signal,
+      thresholdFor: (model, version) => {
+        const threshold = this.calibrations.thresholdFor(cameraId, frame.surface, model, version);
+        calibrated = threshold !== undefined;
+        return threshold;
+      },
+    });
+    const teachIn = this.calibrations.record(cameraId, result, startedTick);
+    if (teachIn !== undefined) return { ...result, teachIn };
+    return calibrated ? { ...result, calibrated } : result;
   }
 
   async #forget(key: string, stream: CameraStream): Promise<void> {

@@ -4,12 +4,11 @@
  * a camera faster than its model never builds a backlog: latency stays one inspection deep and
  * memory one frame per camera.
  */
-import type { InspectResult } from '../core/contracts.ts';
 import { publishStreamFrame } from '../core/events.ts';
-import { errorMessage, isErrorMessage, resultMessage, type CameraFrame, type CameraMessage, type StreamTransport } from './messages.ts';
+import { errorMessage, isAlert, isErrorMessage, resultMessage, type CameraFrame, type CameraMessage, type CameraResult, type StreamTransport } from './messages.ts';
 
-/** Runs the inspection of one frame (the hub binds it to the node's inspection task). */
-export type InspectFrame = (frame: CameraFrame, signal: AbortSignal) => Promise<InspectResult>;
+/** Runs the inspection of one frame (the hub binds it to the node's inspection task and the camera's calibration). */
+export type InspectFrame = (frame: CameraFrame, signal: AbortSignal) => Promise<CameraResult>;
 
 /** Where a camera's answers go (an MQTT topic, a WebSocket). */
 export type CameraSink = (message: CameraMessage) => void;
@@ -24,6 +23,7 @@ export interface CameraStats {
   inspected: number;
   dropped: number;
   errors: number;
+  /** Defective frames answered, teach-in frames not included (they are declared defect-free). */
   defects: number;
   /** Over the last LATENCY_WINDOW inspected frames. */
   frame_to_result_ms: { p50: number | null; p99: number | null };
@@ -144,10 +144,11 @@ export class CameraStream {
       this.#event({ outcome: 'error', code: message.error.code });
     } else {
       this.#counts.inspected += 1;
-      if (message.defective) this.#counts.defects += 1;
+      const alert = isAlert(message);
+      if (alert) this.#counts.defects += 1;
       this.#latencies.push(message.frame_to_result_ms);
       if (this.#latencies.length > LATENCY_WINDOW) this.#latencies.shift();
-      this.#event({ outcome: 'inspected', defective: message.defective, frameToResultMs: message.frame_to_result_ms });
+      this.#event({ outcome: 'inspected', defective: alert, frameToResultMs: message.frame_to_result_ms });
     }
     try {
       this.sink(message);

@@ -16,6 +16,22 @@ export interface CameraFrame {
   bytes: Uint8Array;
 }
 
+/** On the answer to a teach-in frame: the camera is collecting defect-free frames (docs/streams.md). */
+export interface TeachInProgress {
+  state: 'collecting';
+  /** Frames collected so far, this one included; the frame with frames === needed completes it. */
+  frames: number;
+  needed: number;
+}
+
+/** An inspection as a camera's answer reports it: with what the camera's calibration did to it. */
+export interface CameraResult extends InspectResult {
+  /** The frame was a teach-in frame: declared defect-free, never an alert. */
+  teachIn?: TeachInProgress;
+  /** The frame was judged by the camera's calibrated threshold (in `threshold`). */
+  calibrated?: boolean;
+}
+
 export interface FrameResultMessage {
   camera_id: string;
   frame_id: string;
@@ -30,6 +46,10 @@ export interface FrameResultMessage {
   frame_to_result_ms: number;
   /** Frames of this camera superseded (not inspected) since the previous result. */
   dropped: number;
+  /** Only on teach-in frames. */
+  calibration?: TeachInProgress;
+  /** Only when `threshold` is the camera's calibrated one. */
+  calibrated?: true;
 }
 
 export interface FrameErrorMessage {
@@ -58,7 +78,7 @@ export function parseCapturedAt(value: unknown): number {
   return parsed;
 }
 
-export function resultMessage(cameraId: string, frame: CameraFrame, result: InspectResult, now: number, dropped: number): FrameResultMessage {
+export function resultMessage(cameraId: string, frame: CameraFrame, result: CameraResult, now: number, dropped: number): FrameResultMessage {
   return {
     camera_id: cameraId,
     frame_id: frame.frameId,
@@ -71,6 +91,8 @@ export function resultMessage(cameraId: string, frame: CameraFrame, result: Insp
     timings: result.timings,
     frame_to_result_ms: Math.round((now - frame.capturedAt) * 100) / 100,
     dropped,
+    ...(result.teachIn === undefined ? {} : { calibration: result.teachIn }),
+    ...(result.calibrated ? { calibrated: true as const } : {}),
   };
 }
 
@@ -86,4 +108,9 @@ export function errorMessage(cameraId: string, frame: { frameId?: string | undef
 
 export function isErrorMessage(message: CameraMessage): message is FrameErrorMessage {
   return 'error' in message;
+}
+
+/** A defective frame that is not a teach-in frame (those are declared defect-free by the operator). */
+export function isAlert(message: CameraMessage): boolean {
+  return !isErrorMessage(message) && message.defective && message.calibration === undefined;
 }

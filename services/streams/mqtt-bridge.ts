@@ -1,7 +1,8 @@
 /**
  * Cameras over MQTT (docs/streams.md): frames arrive on `<prefix>/{cameraId}/frames` with the image
  * as payload and `frame-id`, `captured-at`, `surface` as MQTT v5 user properties; every answer goes
- * to `<prefix>/{cameraId}/results`, defective frames also to `<prefix>/{cameraId}/alerts`.
+ * to `<prefix>/{cameraId}/results`, defective frames also to `<prefix>/{cameraId}/alerts` (not the
+ * teach-in frames of a camera's calibration).
  *
  * The broker may come and go: mqtt.js reconnects and resubscribes on its own, and the node keeps
  * serving HTTP meanwhile. Answers are published only while connected (dropped and counted
@@ -12,7 +13,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { EdgeError } from '../core/errors.ts';
 import type { CameraHub } from './camera-hub.ts';
 import { isValidCameraId } from './camera-id.ts';
-import { checkFrameId, errorMessage, isErrorMessage, parseCapturedAt, type CameraFrame, type CameraMessage } from './messages.ts';
+import { checkFrameId, errorMessage, isAlert, parseCapturedAt, type CameraFrame, type CameraMessage } from './messages.ts';
 import { disableNagle } from '../core/mqtt-socket.ts';
 
 const CLOSE_GRACE_MS = 2000;
@@ -173,7 +174,8 @@ export class MqttCameraBridge {
     const body = JSON.stringify(message);
     const base = `${this.#options.topicPrefix}/${cameraId}`;
     this.#client.publish(`${base}/results`, body, { qos: 1 });
-    if (!isErrorMessage(message) && message.defective) this.#client.publish(`${base}/alerts`, body, { qos: 1 });
+    // Teach-in frames are declared defect-free by the operator: never an alert, whatever they score.
+    if (isAlert(message)) this.#client.publish(`${base}/alerts`, body, { qos: 1 });
   }
 }
 

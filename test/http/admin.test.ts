@@ -42,6 +42,18 @@ describe('admin routes with an admin token configured', () => {
     expect((await stack.app.inject('/v2/models/int/ready')).statusCode).toBe(200);
   });
 
+  it("BAD CALL - changing a camera's calibration (it decides which frames alarm) without the token -> 401; reading it stays open", async () => {
+    const calibration = '/v1/streams/line-3/calibration';
+    const put = await stack.app.inject({ method: 'PUT', url: calibration, payload: { surface: 'gravel' }, remoteAddress: '127.0.0.1' });
+    expect(put.statusCode).toBe(401);
+    expect(put.json().error.code).toBe('EDGE_ERR_ADMIN_UNAUTHORIZED');
+    const remove = await stack.app.inject({ method: 'DELETE', url: calibration, headers: { authorization: 'Bearer wrong' } });
+    expect(remove.statusCode).toBe(401);
+    const read = await stack.app.inject({ method: 'GET', url: calibration, remoteAddress: '10.20.30.40' });
+    expect(read.statusCode).toBe(404);
+    expect(read.json().error.code).toBe('EDGE_ERR_STREAM_CALIBRATION_NOT_FOUND');
+  });
+
   it('read-only repository routes (index, stats) stay open', async () => {
     expect((await stack.app.inject({ method: 'POST', url: '/v2/repository/index', remoteAddress: '10.20.30.40' })).statusCode).toBe(200);
     expect((await stack.app.inject({ method: 'GET', url: '/v2/models/stats', remoteAddress: '10.20.30.40' })).statusCode).toBe(200);
@@ -54,6 +66,12 @@ describe('admin routes without an admin token', () => {
     stack = await startStack();
   });
   afterAll(() => stack.close());
+
+  it("BAD CALL - a client on another host changing a camera's calibration -> 403 EDGE_ERR_ADMIN_FORBIDDEN", async () => {
+    const response = await stack.app.inject({ method: 'PUT', url: '/v1/streams/line-3/calibration', payload: { surface: 'gravel' }, remoteAddress: '192.0.2.7' });
+    expect(response.statusCode).toBe(403);
+    expect(response.json().error.code).toBe('EDGE_ERR_ADMIN_FORBIDDEN');
+  });
 
   it('BAD CALL - a client on another host -> 403 EDGE_ERR_ADMIN_FORBIDDEN; the model keeps serving', async () => {
     const response = await stack.app.inject({ method: 'POST', url: '/v2/repository/models/int/unload', remoteAddress: '192.0.2.7' });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { InspectResult } from '../../services/core/contracts.ts';
 import { EdgeError } from '../../services/core/errors.ts';
 import { CameraStream } from '../../services/streams/camera-stream.ts';
-import { isErrorMessage, type CameraFrame, type CameraMessage } from '../../services/streams/messages.ts';
+import { isAlert, isErrorMessage, type CameraFrame, type CameraMessage } from '../../services/streams/messages.ts';
 
 function result(frame: CameraFrame, defective = false): InspectResult {
   return {
@@ -60,6 +60,28 @@ describe('CameraStream (newest frame wins)', () => {
       ['4', 0],
     ]);
     expect(stream.stats()).toMatchObject({ frames_in: 4, inspected: 2, dropped: 2, errors: 0, defects: 1 });
+    await stream.close();
+  });
+
+  it('a teach-in frame carries its calibration progress and is no defect (no alert); a calibrated one says so', async () => {
+    const answers: CameraMessage[] = [];
+    const outcomes = [
+      (f: CameraFrame) => ({ ...result(f, true), teachIn: { state: 'collecting' as const, frames: 3, needed: 10 } }),
+      (f: CameraFrame) => ({ ...result(f, true), calibrated: true }),
+    ];
+    let call = 0;
+    const stream = new CameraStream('cam-1', 'mqtt', async (f) => outcomes[call++]!(f), (message) => answers.push(message));
+    stream.offer(frame('teach'));
+    await expect.poll(() => answers.length).toBe(1);
+    stream.offer(frame('judged'));
+    await expect.poll(() => answers.length).toBe(2);
+    expect(answers[0]).toMatchObject({ frame_id: 'teach', defective: true, calibration: { state: 'collecting', frames: 3, needed: 10 } });
+    expect(answers[0]).not.toHaveProperty('calibrated');
+    expect(isAlert(answers[0]!)).toBe(false);
+    expect(answers[1]).toMatchObject({ frame_id: 'judged', defective: true, calibrated: true });
+    expect(answers[1]).not.toHaveProperty('calibration');
+    expect(isAlert(answers[1]!)).toBe(true);
+    expect(stream.stats()).toMatchObject({ inspected: 2, defects: 1 });
     await stream.close();
   });
 

@@ -4,7 +4,8 @@
  * `{"frame_id": "...", "captured_at": <ms>, "surface"?: "..."}` that applies to it; each answer is a
  * text message (docs/streams.md). Frames over streams.maxFrameBytes close the socket with 1009; an
  * unknown surface at connect is answered with an error message and close 1008.
- * `GET /v1/streams` lists the cameras being served with their counters.
+ * `GET /v1/streams` lists the cameras being served with their counters and calibration state
+ * (the calibration routes are in stream-calibration.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';

@@ -44,7 +44,7 @@ export function createInspect(context: InspectionContext): (image: Uint8Array, o
       clock.model = surface.model;
       clock.version = surface.version;
       const bound = context.bind(surface);
-      const threshold = options.threshold ?? surface.threshold;
+      const threshold = options.threshold ?? options.thresholdFor?.(surface.model, surface.version) ?? surface.threshold;
       const versions = [{ name: surface.model, version: surface.version }];
 
       return await whileHolding(context.repository, versions, () => whileAdmitted(context.admission, clock, options, async () => {
