@@ -31,19 +31,24 @@ def main():
     parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"))
     # The checkpoint's architecture, as train.py was given it (round-3 options; defaults = deployed).
     parser.add_argument("--local-window", type=int, default=0)
+    parser.add_argument("--frame-relative", action="store_true",
+                        help="decoder also sees features normalised over the frame (net.py)")
     parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96])
+    parser.add_argument("--surfaces", default=",".join(SURFACES),
+                        help="comma-separated surfaces to evaluate (a specialist: its own)")
     parser.add_argument("--card", default=os.path.join(REPO, "models", "repository", "defect", "card.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     with open(args.card) as f:
         defaults = json.load(f)["defaults"]
-    net = DefectNet(width=tuple(args.width), local_window=args.local_window)
+    net = DefectNet(width=tuple(args.width), local_window=args.local_window,
+                    frame_relative=args.frame_relative)
     net.load_state_dict(torch.load(args.checkpoint))
 
     kinds, scores_all, surfaces_all = [], [], []
     hits = boxes_total = 0
     report = {"surfaces": {}}
-    for surface in SURFACES:
+    for surface in args.surfaces.split(","):
         frames = [frame for _, frame in heldout_frames(surface, args.per_surface)]
         maps, scores = predict(net, np.stack([frame["pixels"] for frame in frames]))
         labels = np.array([1 if frame["defects"] else 0 for frame in frames])

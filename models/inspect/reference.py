@@ -24,12 +24,15 @@ def main():
     parser.add_argument("--out", default="/tmp/inspect-reference")
     # The checkpoint's architecture, as train.py was given it (round-3 options; defaults = deployed).
     parser.add_argument("--local-window", type=int, default=0)
+    parser.add_argument("--frame-relative", action="store_true",
+                        help="decoder also sees features normalised over the frame (net.py)")
     parser.add_argument("--width", type=int, nargs=4, default=[16, 32, 64, 96])
     parser.add_argument("--checkpoint", default=os.path.join(CACHE, "defect.pt"),
                         help="a specialist's is defect-<surface>.pt")
     parser.add_argument("--surface", default="gravel", help="held-out frames of this surface")
     args = parser.parse_args()
-    net = DefectNet(width=tuple(args.width), local_window=args.local_window)
+    net = DefectNet(width=tuple(args.width), local_window=args.local_window,
+                    frame_relative=args.frame_relative)
     net.load_state_dict(torch.load(args.checkpoint))
     model = ExportWrapper(net).eval()
     # Two good and two defective frames: both outcomes are exercised.
