@@ -13,7 +13,11 @@
  * (services/client/camera: SVG defects composited by sharp on the same test textures). The model
  * never saw that renderer's defects; this is the honest check of what it learnt.
  *
- *   npm run eval:inspect [-- --per-surface 200 --simulator 100 --out DIR --json FILE]
+ * A third table is the per-camera calibration (teach-in, services/streams/calibration.ts) as an
+ * operator would run it: each surface's threshold from its first --teach-in defect-free held-out
+ * frames, false alarms and detection measured on the surface's other frames, beside the card's.
+ *
+ *   npm run eval:inspect [-- --per-surface 200 --simulator 100 --teach-in 25 --out DIR --json FILE]
  * Needs Debian's python3 with numpy and PIL (apt-get install python3-numpy python3-pil) for the renderer.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,6 +35,7 @@ import { mulberry32, seedFromString } from '../../services/client/camera/random.
 import { printTable } from '../../bench/lib/table.ts';
 import { median } from '../../bench/lib/stats.ts';
 import { boxesOverlap } from '../../services/core/box.ts';
+import { calibratedThreshold } from '../../services/streams/calibration.ts';
 import { auroc } from './scoring.ts';
 import { startProgress, type Progress } from '../../services/cli/progress.ts';
 
@@ -59,6 +64,7 @@ const { values: args } = parseArgs({
   options: {
     'per-surface': { type: 'string', default: '200' },
     simulator: { type: 'string', default: '100' },
+    'teach-in': { type: 'string', default: '25' },
     out: { type: 'string' },
     json: { type: 'string' },
     // The all-surface model and the specialists: a surface is served by the model claiming the
@@ -149,6 +155,41 @@ function report(title: string, outcomes: readonly Outcome[]): Record<string, unk
   return summaries;
 }
 
+/**
+ * Teach-in as a camera would do it: per surface, the threshold from the first `teachFrames`
+ * defect-free frames (in the held-out set's order) at a 1 % rate; the other frames measure it.
+ */
+function teachInReport(frames: readonly LabelledFrame[], outcomes: readonly Outcome[], teachFrames: number): Record<string, unknown>[] {
+  const resultOf = new Map(outcomes.map((outcome) => [outcome.frame, outcome.result]));
+  const rows: Record<string, unknown>[] = [];
+  for (const surface of [...new Set(frames.map((frame) => frame.surface))].sort()) {
+    const ofSurface = frames.filter((frame) => frame.surface === surface);
+    const taught = ofSurface.filter((frame) => frame.defect === null).slice(0, teachFrames);
+    const rest = ofSurface.filter((frame) => !taught.includes(frame));
+    const good = rest.filter((frame) => frame.defect === null).map((frame) => resultOf.get(frame)!);
+    const bad = rest.filter((frame) => frame.defect !== null).map((frame) => resultOf.get(frame)!);
+    const threshold = calibratedThreshold(taught.map((frame) => resultOf.get(frame)!.score), 0.01);
+    const share = (results: readonly InspectResult[], flagged: (result: InspectResult) => boolean) => results.filter(flagged).length / Math.max(1, results.length);
+    rows.push({
+      surface,
+      teachFrames: taught.length,
+      cardThreshold: good[0]?.threshold ?? Number.NaN,
+      threshold,
+      cardFalseAlarms: share(good, (result) => result.defective),
+      falseAlarms: share(good, (result) => result.score >= threshold),
+      cardDetected: share(bad, (result) => result.defective),
+      detected: share(bad, (result) => result.score >= threshold),
+    });
+  }
+  const fixed = (value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(4)) : (value as string | number));
+  printTable(
+    `Per-camera calibration (teach-in): threshold from the first ${teachFrames} defect-free frames of each surface (1 %), measured on its other frames`,
+    ['surface', 'teach-in frames', 'card threshold', 'taught threshold', 'false alarms (card)', 'false alarms (taught)', 'detected (card)', 'detected (taught)'],
+    rows.map((row) => [row.surface, row.teachFrames, row.cardThreshold, row.threshold, row.cardFalseAlarms, row.falseAlarms, row.cardDetected, row.detected].map(fixed)),
+  );
+  return rows;
+}
+
 async function main(): Promise<void> {
   const perSurface = Number(args['per-surface']);
   const dir = args.out ?? mkdtempSync(path.join(os.tmpdir(), 'mec-heldout-'));
@@ -178,11 +219,12 @@ async function main(): Promise<void> {
   process.stdout.write(`surfaces served by: ${[...servedBy].sort().map(([surface, by]) => `${surface} ${by}`).join(', ')}\n`);
   const heldOutRows = report(`Defect inspection, held-out set (${heldOutOutcomes.length} frames of models/inspect/heldout.py, model ${model}, via the service's inspect task)`, heldOutOutcomes);
   const simulatedRows = simulatedOutcomes.length === 0 ? [] : report(`Another renderer: the camera simulator's defects on the test textures (${simulatedOutcomes.length} frames)`, simulatedOutcomes);
+  const teachInRows = teachInReport(heldOut, heldOutOutcomes, Number(args['teach-in']));
   const inferMs = median(heldOutOutcomes.map((outcome) => outcome.result.timings.infer_ms));
   const totalMs = median(heldOutOutcomes.map((outcome) => outcome.result.timings.total_ms));
   process.stdout.write(`median per frame: infer ${inferMs.toFixed(2)} ms, total ${totalMs.toFixed(2)} ms (2 workers x 1 thread, 2 frames in flight)\n`);
   if (args.json) {
-    writeFileSync(args.json, `${JSON.stringify({ model, heldOut: heldOutRows, simulator: simulatedRows, medianInferMs: inferMs, medianTotalMs: totalMs }, null, 2)}\n`);
+    writeFileSync(args.json, `${JSON.stringify({ model, heldOut: heldOutRows, simulator: simulatedRows, teachIn: teachInRows, medianInferMs: inferMs, medianTotalMs: totalMs }, null, 2)}\n`);
   }
 }
 
