@@ -82,21 +82,6 @@ function meanAbsoluteDifference(a: Buffer, b: Buffer): number {
   return total / a.length;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function timed(run: () => Promise<unknown>, runs = 5): Promise<number> {
-  const times: number[] = [];
-  for (let index = 0; index < runs; index++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
-
 const EXIF = { IFD0: { Copyright: `${CANARY}-COPYRIGHT`, Artist: `${CANARY}-ARTIST` } };
 const XMP = `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description>${CANARY}-XMP</rdf:Description></rdf:RDF></x:xmpmeta>`;
 
@@ -359,13 +344,18 @@ describe('stripMetadata: what it refuses', () => {
   });
 });
 
-describe('stripMetadata: speed on a 1 MP JPEG', () => {
-  it('the lossless path is much faster than decoding the image once', async () => {
+describe('stripMetadata: a 1 MP JPEG is never decoded', () => {
+  // Why it is cheap, checked without a clock (a timed assertion flaked on the shared machine: 1.83 ms
+  // against a bound of 1.82): the lossless path copies the entropy-coded scan bytes through untouched,
+  // so there is no decode or encode to pay for, whatever the image's size.
+  it('the scan bytes (from the first start-of-scan to the end of the image) are copied unchanged', async () => {
     const input = await sharp(photo('dog.jpg')).resize(1155, 866).withExif(EXIF).jpeg({ quality: 90 }).toBuffer();
-    const stripMs = await timed(() => stripMetadata(input));
-    const decodeMs = await timed(() => sharp(input).raw().toBuffer());
-    // Relative to a decode measured in the same run: the machine is shared, absolute times drift.
-    expect(stripMs).toBeLessThan(decodeMs / 3);
+    const result = await stripMetadata(input);
+    expect(result).toMatchObject({ format: 'jpeg', reencoded: false });
+    const scan = (bytes: Buffer) => bytes.subarray(bytes.indexOf(Buffer.from([0xff, 0xda])));
+    expect(scan(result.bytes).length).toBeGreaterThan(50_000);
+    expect(scan(result.bytes).equals(scan(input))).toBe(true);
+    expect(result.bytes.length).toBeLessThan(input.length);
   });
 });
 
