@@ -1,6 +1,8 @@
 """Score the trained torch model on the held-out (test-split) frames, with the card's thresholds.
 
   /usr/bin/python3 models/inspect/evaluate.py [--per-surface 200] [--checkpoint /tmp/inspect-cache/defect.pt]
+  /usr/bin/python3 models/inspect/evaluate.py --surfaces gravel --checkpoint /tmp/inspect-cache/defect-gravel.pt \
+      --card models/repository/defect-gravel/card.json      # a specialist
 
 Prints image-level AUROC per surface and per defect type, the false-alarm and detection rates
 at the card's per-surface thresholds, and the localisation hit rate (a true defect box counts

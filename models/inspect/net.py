@@ -90,7 +90,8 @@ class DefectNet(nn.Module):
         # frame_relative: the decoder also sees each feature relative to its mean and spread over
         # this frame (instance normalisation, no affine): a defect is what is rare in its own
         # frame, so texture that differs from the training region's (another part of the photo,
-        # more leaves, darker gaps) but fills the frame stops looking like a defect.
+        # more leaves, darker gaps) but fills the frame stops looking like a defect. Round 5
+        # tried it on gravel and grass and did not keep it (models/inspect/README.md).
         relative = 2 if frame_relative else 1
         self.lateral16 = nn.Conv2d(relative * c4, c2, 1)
         self.lateral8 = nn.Conv2d(relative * c3, c2, 1)
