@@ -188,6 +188,12 @@ def visibility(original, damaged, mask):
     return float(change), float(around.std())
 
 
+def visibility_margin(kind, change, texture):
+    """How far a defect clears the visibility rule: >= 1.0 passes (MIN_CHANGE and VISIBILITY[kind]
+    times the texture's std)."""
+    return min(change / MIN_CHANGE, change / (VISIBILITY[kind] * texture + 1e-6))
+
+
 def add_defect(frame, kind, rng):
     """Returns (damaged frame, boolean mask) with one defect of `kind`; frame is [0, 1] RGB."""
     damaged, mask, _, _ = draw_visible_defect(frame, kind, rng)
@@ -212,7 +218,7 @@ def draw_visible_defect(frame, kind, rng):
             continue
         damaged = np.clip(paint(frame, coverage), 0, 1).astype(np.float32)
         change, texture = visibility(frame, damaged, mask)
-        margin = min(change / MIN_CHANGE, change / (VISIBILITY[kind] * texture + 1e-6))
+        margin = visibility_margin(kind, change, texture)
         if best is None or margin > best[0]:
             best = (margin, damaged, mask, change, texture)
         if margin >= 1.0:

@@ -13,7 +13,7 @@ the spot skips the camera's gamma, blur and JPEG; the spot renderer's own blur s
 import numpy as np
 from scipy import ndimage
 
-from defects import ATTEMPTS, MASK_LEVEL, MIN_CHANGE, VISIBILITY
+from defects import ATTEMPTS, MASK_LEVEL, dark_or_light, visibility, visibility_margin
 
 SUPERSAMPLE = 4
 # Room around the ellipse for the blur (sigma <= 1.2 + 1.0) and the visibility margin (8 px).
@@ -68,17 +68,10 @@ def add_online_spot(image, rng):
         mask = cover >= MASK_LEVEL
         if mask.sum() < 4:
             continue
-        target = 0.02 if rng.random() < 0.6 else 0.98  # defects.dark_or_light
-        strength = rng.uniform(0.45, 0.9)
         before = image[frame_part]
-        weight = (cover * strength)[:, :, None]
-        after = np.clip(before * (1 - weight) + target * weight, 0, 1)
-        gray_before = before.mean(axis=2)
-        change = float(np.abs(after.mean(axis=2) - gray_before)[mask].mean())
-        # defects.visibility: the surface's std in the mask's box + 8 px (the window holds it).
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        around = gray_before[max(0, rows[0] - 8):rows[-1] + 9, max(0, cols[0] - 8):cols[-1] + 9]
-        margin = min(change / MIN_CHANGE, change / (VISIBILITY["spot"] * float(around.std()) + 1e-6))
+        # defects.spot's paint; the window holds the mask's box + 8 px that visibility() looks at.
+        after = np.clip(dark_or_light(rng, before, cover, (0.45, 0.9)), 0, 1).astype(np.float32)
+        margin = visibility_margin("spot", *visibility(before, after, mask))
         if best is None or margin > best[0]:
             best = (margin, frame_part, after, mask)
         if margin >= 1.0:
